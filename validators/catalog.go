@@ -1,0 +1,104 @@
+package validators
+
+// CheckID is a stable identifier of one check. IDs are never renumbered or reused: users
+// reference them in per-check configuration, scripts and bug reports.
+type CheckID string
+
+// The check catalog. docs/checks.md documents each one for users; TestCatalogIsDocumented
+// keeps the two in step.
+const (
+	CheckRoleARNInvalid       CheckID = "IRSA001"
+	CheckAnnotationKeyTypo    CheckID = "IRSA002"
+	CheckAnnotationValue      CheckID = "IRSA003"
+	CheckRoleNotFound         CheckID = "IRSA010"
+	CheckRoleARNMismatch      CheckID = "IRSA011"
+	CheckProviderMissing      CheckID = "IRSA020"
+	CheckProviderAudience     CheckID = "IRSA021"
+	CheckProviderThumbprint   CheckID = "IRSA022"
+	CheckTrustNoProvider      CheckID = "IRSA030"
+	CheckTrustAction          CheckID = "IRSA031"
+	CheckTrustConditions      CheckID = "IRSA032"
+	CheckTrustExplicitDeny    CheckID = "IRSA033"
+	CheckTrustTooBroad        CheckID = "IRSA034"
+	CheckTrustCrossAccount    CheckID = "IRSA035"
+	CheckCouldNotVerify       CheckID = "IRSA090"
+	CheckPodNotInjected       CheckID = "IRSA040"
+	CheckPodStaticCredentials CheckID = "IRSA041"
+	CheckPodTokenUnreadable   CheckID = "IRSA042"
+	CheckPodHostNetwork       CheckID = "IRSA043"
+	CheckPodBothIdentities    CheckID = "IRSA044"
+	CheckPodRoleARNDiffers    CheckID = "IRSA045"
+	CheckWebhookMissing       CheckID = "IRSA050"
+	CheckWebhookCannotInject  CheckID = "IRSA051"
+)
+
+// The exact STS error strings a pod would see (aws-sts-iam-semantics.md §2). Match them on
+// code plus message prefix: clients format the rest differently.
+const (
+	STSRequestARNInvalid  = "ValidationError: Request ARN is invalid"
+	STSNoOIDCProvider     = "InvalidIdentityToken: No OpenIDConnect provider found in your account for <issuer>"
+	STSIncorrectAudience  = "InvalidIdentityToken: Incorrect token audience"
+	STSThumbprintMismatch = "InvalidIdentityToken: OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint"
+	STSNotAuthorized      = "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"
+	// NoSTSCall stands for "the SDK never calls STS": the pod silently uses other credentials.
+	NoSTSCall = "none: the SDK silently uses other credentials (node role via IMDS, or static keys)"
+)
+
+// CheckInfo is a catalog entry: what a check means and what to do about it.
+type CheckInfo struct {
+	ID             CheckID
+	Title          string
+	Severity       Severity // default; a check may raise or lower it for one finding
+	PredictedError string
+	Fix            string
+}
+
+// Catalog lists every check irsa-guard knows. It is data, read by NewFinding and the docs test.
+var Catalog = map[CheckID]CheckInfo{
+	CheckRoleARNInvalid: {CheckRoleARNInvalid, "role-arn annotation is not a valid IAM role ARN", SeverityError, STSRequestARNInvalid,
+		"Set eks.amazonaws.com/role-arn to arn:<partition>:iam::<12-digit account>:role/<path><name>, e.g. arn:aws:iam::111122223333:role/my-app."},
+	CheckAnnotationKeyTypo: {CheckAnnotationKeyTypo, "annotation key looks like a typo of an eks.amazonaws.com/* key", SeverityError, NoSTSCall,
+		"Rename the annotation to the exact key (all lower case, no spaces), e.g. eks.amazonaws.com/role-arn."},
+	CheckAnnotationValue: {CheckAnnotationValue, "invalid value in an eks.amazonaws.com/* annotation", SeverityError, "",
+		"Use a valid value: audience is a non-empty string, token-expiration an integer >= 600, sts-regional-endpoints true or false, skip-containers existing container names."},
+	CheckRoleNotFound: {CheckRoleNotFound, "IAM role does not exist", SeverityError, STSNotAuthorized,
+		"Create the role, or fix the account ID, path or name in eks.amazonaws.com/role-arn."},
+	CheckRoleARNMismatch: {CheckRoleARNMismatch, "role-arn differs from the role's real ARN (path or case)", SeverityError, STSNotAuthorized,
+		"Copy the role's exact ARN (aws iam get-role --role-name NAME --query Role.Arn) into eks.amazonaws.com/role-arn."},
+	CheckProviderMissing: {CheckProviderMissing, "no IAM OIDC provider for the cluster's issuer in the role's account", SeverityError, STSNoOIDCProvider,
+		"Create the provider in the role's account: eksctl utils associate-iam-oidc-provider --cluster CLUSTER --approve."},
+	CheckProviderAudience: {CheckProviderAudience, "IAM OIDC provider does not list the token audience", SeverityError, STSIncorrectAudience,
+		"Add the audience: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ARN --client-id sts.amazonaws.com."},
+	CheckProviderThumbprint: {CheckProviderThumbprint, "IAM OIDC provider thumbprint does not match the issuer's certificate chain", SeverityWarning, STSThumbprintMismatch,
+		"Update the thumbprint: aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn ARN --thumbprint-list SHA1."},
+	CheckTrustNoProvider: {CheckTrustNoProvider, "trust policy does not trust this cluster's OIDC provider", SeverityError, STSNotAuthorized,
+		"Add a statement with Principal {\"Federated\": \"arn:<partition>:iam::<account>:oidc-provider/<issuer without https://>\"}."},
+	CheckTrustAction: {CheckTrustAction, "trust statement does not allow sts:AssumeRoleWithWebIdentity", SeverityError, STSNotAuthorized,
+		"Set the statement's Action to sts:AssumeRoleWithWebIdentity."},
+	CheckTrustConditions: {CheckTrustConditions, "trust conditions do not match this ServiceAccount's sub or aud", SeverityError, STSNotAuthorized,
+		"Make the <issuer>:sub condition match system:serviceaccount:<namespace>:<name> and <issuer>:aud match the audience (sts.amazonaws.com)."},
+	CheckTrustExplicitDeny: {CheckTrustExplicitDeny, "an explicit Deny statement in the trust policy matches", SeverityError, STSNotAuthorized,
+		"Narrow or remove the Deny statement; an explicit Deny always wins over Allow."},
+	CheckTrustTooBroad: {CheckTrustTooBroad, "trust is too broad: other ServiceAccounts of the cluster can assume the role", SeverityWarning, "",
+		"Add a StringEquals condition on <issuer>:sub = system:serviceaccount:<namespace>:<name>."},
+	CheckTrustCrossAccount: {CheckTrustCrossAccount, "trust names an OIDC provider in another account than the role", SeverityError, STSNotAuthorized,
+		"Create an OIDC provider for the issuer in the role's own account and trust that one; cross-account providers are not supported."},
+	CheckCouldNotVerify: {CheckCouldNotVerify, "could not verify against AWS", SeverityInfo, "",
+		"Nothing to fix in the object. Check irsa-guard's AWS access (IAM permissions, network, throttling) if this persists."},
+	CheckPodNotInjected: {CheckPodNotInjected, "pod was not injected with IRSA credentials", SeverityError, NoSTSCall,
+		"Check the pod-identity-webhook is installed and serving, then recreate the pod after the ServiceAccount is annotated."},
+	CheckPodStaticCredentials: {CheckPodStaticCredentials, "static AWS credentials in the environment shadow the web identity", SeverityWarning, NoSTSCall,
+		"Remove AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE and AWS_SHARED_CREDENTIALS_FILE from the container."},
+	CheckPodTokenUnreadable: {CheckPodTokenUnreadable, "non-root containers may not be able to read the projected token", SeverityWarning, "",
+		"Set spec.securityContext.fsGroup (e.g. 65534) so every container can read the token."},
+	CheckPodHostNetwork: {CheckPodHostNetwork, "hostNetwork pod with IRSA can reach IMDS and fall back to the node role", SeverityWarning, NoSTSCall,
+		"Drop hostNetwork: true, or block IMDS for the node (hop limit 1 does not protect host-network pods)."},
+	CheckPodBothIdentities: {CheckPodBothIdentities, "both IRSA and EKS Pod Identity variables are present", SeverityWarning, "",
+		"Use one mechanism: remove the role-arn annotation or the Pod Identity association."},
+	CheckPodRoleARNDiffers: {CheckPodRoleARNDiffers, "pod's AWS_ROLE_ARN differs from its ServiceAccount's annotation", SeverityWarning, "",
+		"Remove the hand-set AWS_ROLE_ARN, or make it equal to the ServiceAccount's eks.amazonaws.com/role-arn."},
+	CheckWebhookMissing: {CheckWebhookMissing, "no pod-identity-webhook MutatingWebhookConfiguration in the cluster", SeverityError, NoSTSCall,
+		"Restore the pod-identity-webhook MutatingWebhookConfiguration (EKS manages it; self-managed clusters must install amazon-eks-pod-identity-webhook)."},
+	CheckWebhookCannotInject: {CheckWebhookCannotInject, "pod-identity-webhook exists but cannot inject into this pod", SeverityError, NoSTSCall,
+		"Fix the pod-identity-webhook configuration: a pods CREATE rule, a caBundle, and selectors that include this namespace."},
+}
