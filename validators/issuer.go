@@ -28,7 +28,8 @@ func ServiceAccountSubject(namespace, name string) string {
 }
 
 // ValidateIssuer checks that issuer is usable as an IAM OIDC provider URL: https, a host, no
-// port, no query or fragment (IAM's URL rules). The error says what to change.
+// query or fragment (IAM's URL rules). A port is allowed so local test issuers work, although
+// IAM itself rejects one. The error says what to change.
 func ValidateIssuer(issuer string) error {
 	u, err := url.Parse(issuer)
 	switch {
