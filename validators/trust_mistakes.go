@@ -1,0 +1,189 @@
+package validators
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
+)
+
+// regionFirstEKS matches the wrong issuer form oidc.REGION.eks.<suffix>: the real EKS issuer is
+// oidc.eks.REGION.<suffix>.
+var regionFirstEKS = regexp.MustCompile(`^oidc\.([a-z]{2}(?:-[a-z]+)+-\d+)\.eks\.(.+)$`)
+
+// eksIssuer splits oidc.eks.REGION.<suffix>/id/ID.
+var eksIssuer = regexp.MustCompile(`^oidc\.eks\.([a-z0-9-]+)\.([^/]+)/id/([^/]+)$`)
+
+// diagnoseIssuer explains how a trusted issuer host/path (from a principal or a condition key)
+// differs from this cluster's, naming the human mistake where there is a known one.
+func diagnoseIssuer(got, want string) string {
+	switch {
+	case got == want:
+		return ""
+	case strings.HasPrefix(got, "https://"):
+		return fmt.Sprintf("%s includes https://, which IAM never matches", Quote(got, 60))
+	case strings.EqualFold(got, want):
+		return fmt.Sprintf("%s differs from this cluster's issuer in case only; IAM compares it exactly", Quote(got, 60))
+	case strings.TrimSuffix(got, "/") == strings.TrimSuffix(want, "/"):
+		return fmt.Sprintf("%s differs from this cluster's issuer %s by a trailing slash", Quote(got, 60), Quote(want, 60))
+	}
+	if m := regionFirstEKS.FindStringSubmatch(got); m != nil {
+		return fmt.Sprintf("%s uses oidc.%s.eks...; EKS issuers are oidc.eks.%s...", Quote(got, 50), m[1], m[1])
+	}
+	g, w := eksIssuer.FindStringSubmatch(got), eksIssuer.FindStringSubmatch(want)
+	if g != nil && w != nil && g[1] == w[1] && g[2] == w[2] {
+		return fmt.Sprintf("trusts another cluster (id %s); this cluster's id is %s", Quote(g[3], 34), w[3])
+	}
+	if g != nil && w != nil && g[3] == w[3] {
+		return fmt.Sprintf("names region %s; this cluster's issuer is in %s", g[1], w[1])
+	}
+	return fmt.Sprintf("trusts issuer %s; this cluster's is %s", Quote(got, 50), Quote(want, 50))
+}
+
+// providerFinding explains why no Allow statement's principal is this cluster's provider: the
+// right issuer in another account (IRSA035) or some other provider (IRSA030).
+func (d diagnoser) providerFinding() Finding {
+	want, _ := parseProviderARN(d.req.ProviderARN)
+	fix := fmt.Sprintf(`Trust this cluster's provider: "Principal": {"Federated": %q}.`, d.req.ProviderARN)
+	var trusted []string
+	first := ""
+	for _, s := range d.policy.Statements {
+		if s.Effect != trustpolicy.Allow || s.Principal == nil {
+			continue
+		}
+		for _, f := range s.Principal.Values["Federated"] {
+			trusted = append(trusted, f)
+			got, ok := parseProviderARN(f)
+			switch {
+			case ok && got.hostPath == want.hostPath && got.partition == want.partition && got.account != want.account:
+				msg := fmt.Sprintf("%s trusts the provider in account %s; the role is in %s", s.Name(), got.account, want.account)
+				return NewFinding(CheckTrustCrossAccount, d.obj, msg).WithFix(
+					"Create an OIDC provider for the issuer in account " + want.account + " and trust it: " + fix[len("Trust this cluster's provider: "):])
+			case first != "":
+			case strings.Contains(f, "https://"):
+				first = fmt.Sprintf("%s: Federated principal includes https://", s.Name())
+			case !ok:
+				first = fmt.Sprintf("%s: Federated %s is not an oidc-provider ARN", s.Name(), Quote(f, 50))
+			case got.partition != want.partition:
+				first = fmt.Sprintf("%s trusts a provider in partition %s, not %s", s.Name(), got.partition, want.partition)
+			default:
+				first = s.Name() + " " + diagnoseIssuer(got.hostPath, want.hostPath)
+			}
+		}
+	}
+	if first == "" {
+		first = "no Allow statement has a Federated principal"
+		for _, s := range d.policy.Statements {
+			if s.NotPrincipal != nil {
+				first = s.Name() + " uses NotPrincipal, which role trust policies do not support"
+			}
+		}
+	}
+	if len(trusted) > 0 {
+		fix += " It trusts only: " + strings.Join(trusted, ", ") + "."
+	}
+	return NewFinding(CheckTrustNoProvider, d.obj, first).WithFix(fix)
+}
+
+// diagnoseCondition explains one failing condition of an otherwise matching statement and
+// shows the corrected condition.
+func (d diagnoser) diagnoseCondition(c trustpolicy.ConditionResult) (msg, fix string) {
+	host := providerHostPath(d.req.ProviderARN)
+	subKey, audKey := host+":sub", host+":aud"
+	key := strings.ToLower(c.Key)
+	prefix, claim := c.Key, ""
+	if i := strings.LastIndexByte(c.Key, ':'); i >= 0 {
+		prefix, claim = c.Key[:i], strings.ToLower(c.Key[i+1:])
+	}
+	want, wantKey := d.req.Subject, subKey
+	if claim == "aud" || (claim != "sub" && claimDistance(claim, "aud") < claimDistance(claim, "sub")) {
+		want, wantKey = d.req.audience(), audKey
+	}
+	fixed := fmt.Sprintf(`"StringEquals": {%q: %q}`, wantKey, want)
+	switch {
+	case c.Unsupported:
+		return c.Reason, "Use a valid operator, e.g. " + fixed + "."
+	case !c.Present && strings.HasPrefix(key, "https://"):
+		return fmt.Sprintf("condition key %s starts with https://, so it never matches", Quote(c.Key, 50)), "Drop https:// from the key: " + fixed + "."
+	case !c.Present && !strings.EqualFold(prefix, host) && (claim == "sub" || claim == "aud"):
+		return "condition key " + diagnoseIssuer(prefix, host), "Use this cluster's issuer in the key: " + fixed + "."
+	case !c.Present && claim != "sub" && claim != "aud":
+		return fmt.Sprintf("condition key %s is not a claim STS sets; did you mean :%s?", Quote(c.Key, 60), wantKey[len(host)+1:]),
+			"Fix the key: " + fixed + "."
+	case !c.Present:
+		return fmt.Sprintf("%s %q: the request has no such key", c.Operator, c.Key), "Use " + fixed + "."
+	}
+	base := strings.TrimPrefix(strings.TrimPrefix(c.Operator, "ForAnyValue:"), "ForAllValues:")
+	if strings.HasPrefix(base, "StringEquals") || strings.HasPrefix(base, "ArnEquals") {
+		for _, v := range c.Values {
+			if strings.ContainsAny(v, "*?") && wildcardMatches(v, c.Actual) {
+				like := strings.Replace(c.Operator, "StringEquals", "StringLike", 1)
+				return fmt.Sprintf("%s compares %s literally; * and ? are wildcards only in StringLike", c.Operator, Quote(v, 50)),
+					fmt.Sprintf(`Use StringLike for wildcards: %q: {%q: %q}.`, like, c.Key, v)
+			}
+		}
+	}
+	if strings.EqualFold(c.Key, subKey) {
+		for _, v := range c.Values {
+			if ns, name, ok := splitSubject(v); ok {
+				wantNS, wantName, _ := splitSubject(d.req.Subject)
+				what := "ServiceAccount"
+				if ns != wantNS {
+					what = "namespace"
+				}
+				return fmt.Sprintf("sub allows %s/%s, wrong %s for %s/%s", ns, name, what, wantNS, wantName),
+					fmt.Sprintf("Set the sub condition to this ServiceAccount (or add it to the list): %s.", fixed)
+			}
+		}
+	}
+	return fmt.Sprintf("%s %q wants %s, token has %q", c.Operator, c.Key, quoteValues(c.Values), strings.Join(c.Actual, ",")),
+		"Make the condition match the token: " + fixed + "."
+}
+
+func wildcardMatches(pattern string, actual []string) bool {
+	p, err := trustpolicy.Parse(fmt.Appendf(nil, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"StringLike":{"k":%q}}}}`, pattern))
+	if err != nil {
+		return false
+	}
+	return trustpolicy.Evaluate(p, trustpolicy.Request{Action: "a", Context: map[string][]string{"k": actual}}).Decision == trustpolicy.DecisionAllow
+}
+
+func quoteValues(vs []string) string {
+	q := make([]string, 0, len(vs))
+	for _, v := range vs {
+		q = append(q, Quote(v, 50))
+	}
+	return strings.Join(q, " or ")
+}
+
+// splitSubject splits system:serviceaccount:<namespace>:<name>.
+func splitSubject(sub string) (namespace, name string, ok bool) {
+	rest, found := strings.CutPrefix(sub, "system:serviceaccount:")
+	if !found {
+		return "", "", false
+	}
+	namespace, name, ok = strings.Cut(rest, ":")
+	return namespace, name, ok && namespace != "" && name != ""
+}
+
+// claimDistance is the Levenshtein distance between two claim names, used to tell a :sud typo from an :aud one.
+func claimDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
