@@ -103,8 +103,9 @@ func (p podView) checkContainer(c *corev1.Container, injectedAny, podIdentity bo
 
 	if p.saRoleARN != "" && !podIdentity && !hasEnv(c, envContainerCredsFullURI) {
 		if missing := p.missingInjection(c); missing != "" {
+			cause, fix := p.likelyCause(c, injectedAny)
 			out = append(out, NewFinding(CheckPodNotInjected, obj,
-				"container "+name+" lacks "+missing+": "+p.likelyCause(injectedAny)+"; it will use the node role"))
+				"container "+Quote(c.Name, 20)+" "+missing+": "+cause).WithFix(fix))
 		}
 	}
 	if irsa {
@@ -132,20 +133,28 @@ func (p podView) checkContainer(c *corev1.Container, injectedAny, podIdentity bo
 	return out
 }
 
-// missingInjection names what pod-identity-webhook should have added to c but did not.
+// missingInjection says what pod-identity-webhook should have added to c but did not, ""
+// when nothing is missing.
 func (p podView) missingInjection(c *corev1.Container) string {
+	tokenFile, hasTokenFile := envValue(c, envWebIdentityTokenFile)
+	hasRole, mounted := hasEnv(c, envRoleARN), p.tokenMounted(c, tokenFile)
+	if !hasRole && !hasTokenFile && !mounted {
+		return "got no IRSA env or token"
+	}
 	var missing []string
-	if !hasEnv(c, envRoleARN) {
+	if !hasRole {
 		missing = append(missing, envRoleARN)
 	}
-	tokenFile, ok := envValue(c, envWebIdentityTokenFile)
-	if !ok {
-		missing = append(missing, envWebIdentityTokenFile)
+	if !hasTokenFile {
+		missing = append(missing, "token file env")
 	}
-	if !p.tokenMounted(c, tokenFile) {
-		missing = append(missing, "the "+irsaTokenVolume+" mount")
+	if !mounted {
+		missing = append(missing, "token mount")
 	}
-	return strings.Join(missing, ", ")
+	if len(missing) == 0 {
+		return ""
+	}
+	return "lacks " + strings.Join(missing, ", ")
 }
 
 // tokenMounted reports whether c mounts the web identity token: the aws-iam-token volume, or a
@@ -163,15 +172,24 @@ func (p podView) tokenMounted(c *corev1.Container, tokenFile *corev1.EnvVar) boo
 	return false
 }
 
-// likelyCause says why pod-identity-webhook most probably did not inject, from what the pod shows.
-func (p podView) likelyCause(injectedAny bool) string {
+// likelyCause says why pod-identity-webhook most probably did not inject into c, judged from
+// what the pod shows, as a short cause for the message and a longer fix.
+func (p podView) likelyCause(c *corev1.Container, injectedAny bool) (cause, fix string) {
+	const nodeRole = " Until then the container silently uses the node's IAM role."
 	switch {
 	case p.pod.Labels[podLabelSkipPIW] == "true":
-		return "pod opted out with label " + podLabelSkipPIW
+		return "pod opted out of pod-identity-webhook",
+			"Remove the label " + podLabelSkipPIW + " from the pod template, or drop the role-arn annotation." + nodeRole
+	case hasEnv(c, envRoleARN) || hasEnv(c, envWebIdentityTokenFile):
+		return "hand-set AWS_* env blocked injection",
+			"pod-identity-webhook adds nothing when AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE is already set: remove them from the container." + nodeRole
 	case injectedAny:
-		return "other containers were injected; a hand-set AWS_* variable blocks injection"
+		return "other containers were injected",
+			"The container was probably added after pod-identity-webhook ran (by a later webhook), or is listed in skip-containers by mistake." + nodeRole
 	default:
-		return "pod-identity-webhook did not mutate the pod (missing, failing, or SA annotated too late)"
+		return "pod-identity-webhook did not mutate it",
+			"Check pod-identity-webhook is installed and healthy (failurePolicy Ignore hides its failures), then recreate the pod: " +
+				"pods created before the ServiceAccount was annotated, or before its cache saw it, keep no credentials." + nodeRole
 	}
 }
 
