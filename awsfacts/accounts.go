@@ -1,0 +1,52 @@
+package awsfacts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// iamFor returns an IAM client that can read the given account: irsa-guard's own client for
+// its own account, or one signed with a configured reader role's credentials for another. When
+// there is none, it returns why, for an info "could not verify" instead of a false error.
+func (v *Verifier) iamFor(ctx context.Context, ref roleRef) (*iam.Client, string) {
+	own, err := v.ownAccount(ctx)
+	if err != nil {
+		return nil, "could not determine irsa-guard's own account: " + string(Classify(err))
+	}
+	if ref.account == own {
+		return v.iam, ""
+	}
+	reader, ok := v.opts.ReaderRoles[ref.account]
+	if !ok {
+		return nil, "no access to account " + ref.account
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c, ok := v.readers[ref.account]; ok {
+		return c, ""
+	}
+	cfg := v.cfg.Copy()
+	// The credentials cache refreshes the assumed role's credentials before they expire and
+	// shares them between all lookups in that account.
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(
+		sts.NewFromConfig(v.cfg, v.stsOptions), readerRoleARN(ref, reader),
+		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "irsa-guard" }))
+	c := iam.NewFromConfig(cfg, v.iamOptions)
+	v.readers[ref.account] = c
+	return c, ""
+}
+
+// readerRoleARN accepts a reader role as a full ARN or as a bare name (with optional path) in
+// the role's account and partition.
+func readerRoleARN(ref roleRef, reader string) string {
+	if strings.HasPrefix(reader, "arn:") {
+		return reader
+	}
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", ref.partition, ref.account, strings.TrimPrefix(reader, "/"))
+}

@@ -1,0 +1,130 @@
+package awsfacts
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Cache lookup results, as counted by irsa_guard_cache_lookups_total{result}.
+const (
+	statusHit      = "hit"      // fresh positive entry
+	statusMiss     = "miss"     // fetched from AWS now
+	statusStale    = "stale"    // fetch failed; served an expired positive entry
+	statusNegative = "negative" // fresh "not found" entry
+)
+
+// maxEntries bounds a cache: annotations are user input, so distinct keys are unbounded.
+const maxEntries = 10000
+
+// cacheConfig are a cache's lifetimes (see Options).
+type cacheConfig struct {
+	ttl, negativeTTL, staleFor, fetchTimeout time.Duration
+}
+
+type entry[V any] struct {
+	val      V
+	err      error // set on a negative (not found) entry
+	fetched  time.Time
+	negative bool
+}
+
+// result is one cache answer. For statusStale, err is the failed refresh and age the entry's.
+type result[V any] struct {
+	val    V
+	status string
+	age    time.Duration
+	err    error
+}
+
+// cache is a TTL cache with negative entries, refresh ahead of expiry, stale-if-error and
+// singleflight coalescing: the shape operations-conventions.md §A asks for. Fetches run
+// detached from the first caller's cancellation (so one impatient caller cannot fail the
+// others) but never past its deadline or fetchTimeout.
+type cache[V any] struct {
+	name  string
+	cfg   cacheConfig
+	now   func() time.Time
+	m     *metrics
+	group singleflight.Group
+
+	mu      sync.Mutex
+	entries map[string]entry[V]
+}
+
+func newCache[V any](name string, cfg cacheConfig, now func() time.Time, m *metrics) *cache[V] {
+	return &cache[V]{name: name, cfg: cfg, now: now, m: m, entries: map[string]entry[V]{}}
+}
+
+// get answers from the cache or fetches, waiting at most until ctx is done.
+func (c *cache[V]) get(ctx context.Context, key string, fetch func(context.Context) (V, error)) result[V] {
+	r := c.lookup(ctx, key, fetch)
+	c.m.cache.WithLabelValues(c.name, r.status).Inc()
+	return r
+}
+
+func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Context) (V, error)) result[V] {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	age := c.now().Sub(e.fetched)
+	switch {
+	case ok && e.negative && age < c.cfg.negativeTTL:
+		return result[V]{val: e.val, status: statusNegative, err: e.err}
+	case ok && !e.negative && age < c.cfg.ttl:
+		if age >= c.cfg.ttl*4/5 { // refresh ahead: the next caller should not pay the miss
+			c.group.DoChan(key, c.flight(context.Background(), key, fetch))
+		}
+		return result[V]{val: e.val, status: statusHit}
+	}
+	var err error
+	select {
+	case res := <-c.group.DoChan(key, c.flight(ctx, key, fetch)):
+		if res.Err == nil || IsNotFound(res.Err) {
+			return result[V]{val: res.Val.(V), status: statusMiss, err: res.Err}
+		}
+		err = res.Err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if ok && !e.negative && age < c.cfg.staleFor {
+		return result[V]{val: e.val, status: statusStale, age: age, err: err}
+	}
+	var zero V
+	return result[V]{val: zero, status: statusMiss, err: err}
+}
+
+// flight is the shared fetch: it stores successes and not-found answers, and leaves the old
+// entry in place on any other error so that it can be served stale.
+func (c *cache[V]) flight(ctx context.Context, key string, fetch func(context.Context) (V, error)) func() (any, error) {
+	return func() (any, error) {
+		deadline := time.Now().Add(c.cfg.fetchTimeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+		fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		defer cancel()
+		v, err := fetch(fctx)
+		if err == nil || IsNotFound(err) {
+			c.store(key, entry[V]{val: v, err: err, fetched: c.now(), negative: err != nil})
+		}
+		return v, err
+	}
+}
+
+func (c *cache[V]) store(key string, e entry[V]) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= maxEntries {
+		for k, old := range c.entries {
+			if e.fetched.Sub(old.fetched) >= c.cfg.staleFor || old.negative {
+				delete(c.entries, k)
+			}
+		}
+	}
+	if _, exists := c.entries[key]; exists || len(c.entries) < maxEntries {
+		c.entries[key] = e
+	}
+}

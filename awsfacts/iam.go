@@ -1,0 +1,82 @@
+package awsfacts
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/irsa-guard/irsa-guard/validators"
+)
+
+// roleRef is the part of a role ARN the lookups need. Full ARN grammar (IRSA001) is the pure
+// validators' job; Verify only skips what it cannot route to an account.
+type roleRef struct {
+	partition, account, name string
+}
+
+func splitRoleARN(arn string) (roleRef, bool) {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[1] == "" || f[2] != "iam" || f[3] != "" || len(f[4]) != 12 || !strings.HasPrefix(f[5], "role/") {
+		return roleRef{}, false
+	}
+	name := f[5][strings.LastIndexByte(f[5], '/')+1:]
+	if name == "" {
+		return roleRef{}, false
+	}
+	return roleRef{partition: f[1], account: f[4], name: name}, true
+}
+
+// getRole calls iam:GetRole. The SDK leaves AssumeRolePolicyDocument URL-encoded (RFC 3986,
+// aws/aws-sdk-go-v2#227); it is decoded here exactly once so a policy containing a literal
+// "%" is never double-decoded.
+func (v *Verifier) getRole(ctx context.Context, client *iam.Client, name string) (validators.RoleFacts, error) {
+	start := time.Now()
+	out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	v.metrics.observe("GetRole", start, err)
+	if err != nil {
+		return validators.RoleFacts{}, fmt.Errorf("get IAM role %q: %w", name, err)
+	}
+	if out.Role == nil {
+		return validators.RoleFacts{}, fmt.Errorf("get IAM role %q: response has no Role", name)
+	}
+	policy, err := url.QueryUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		return validators.RoleFacts{}, fmt.Errorf("get IAM role %q: AssumeRolePolicyDocument is not URL-encoded: %w", name, err)
+	}
+	return validators.RoleFacts{ARN: aws.ToString(out.Role.Arn), TrustPolicy: policy, CreateDate: aws.ToTime(out.Role.CreateDate)}, nil
+}
+
+// getProvider calls iam:GetOpenIDConnectProvider on the ARN built from the issuer: no listing
+// needed, and the ARN is exactly the one STS resolves from the token's iss.
+func (v *Verifier) getProvider(ctx context.Context, client *iam.Client, arn string) (validators.ProviderFacts, error) {
+	start := time.Now()
+	out, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+	v.metrics.observe("GetOpenIDConnectProvider", start, err)
+	if err != nil {
+		return validators.ProviderFacts{}, fmt.Errorf("get IAM OIDC provider %q: %w", arn, err)
+	}
+	return validators.ProviderFacts{ARN: arn, ClientIDs: out.ClientIDList, Thumbprints: out.ThumbprintList, CreateDate: aws.ToTime(out.CreateDate)}, nil
+}
+
+// ownAccount is irsa-guard's account, from Options or sts:GetCallerIdentity (cached like a role).
+func (v *Verifier) ownAccount(ctx context.Context) (string, error) {
+	if v.opts.Account != "" {
+		return v.opts.Account, nil
+	}
+	r := v.self.get(ctx, "self", func(ctx context.Context) (string, error) {
+		start := time.Now()
+		out, err := sts.NewFromConfig(v.cfg, v.stsOptions).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		v.metrics.observe("GetCallerIdentity", start, err)
+		if err != nil {
+			return "", fmt.Errorf("get irsa-guard's own AWS account: %w", err)
+		}
+		return aws.ToString(out.Account), nil
+	})
+	return r.val, r.err
+}

@@ -1,0 +1,84 @@
+package awsfacts
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/irsa-guard/irsa-guard/validators"
+)
+
+// Verify runs every AWS-backed check (IRSA010-035) for one identity, within ctx's deadline.
+// It never returns an error: infrastructure problems (throttled, timeout, our own
+// AccessDenied, network, no access to the role's account) become a
+// validators.CheckCouldNotVerify (IRSA090) finding with severity info and the reason, so
+// callers can fail open. A role-arn that is not a role ARN yields nothing: IRSA001 reports it.
+func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validators.Finding {
+	ref, ok := splitRoleARN(id.RoleARN)
+	if !ok {
+		return nil
+	}
+	facts := validators.AWSFacts{Now: v.opts.Clock(), Partition: ref.partition}
+	if err := validators.ValidateIssuer(id.Issuer); err != nil {
+		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: "no valid cluster issuer configured"})
+		return validators.CheckAWS(id, facts)
+	}
+	client, why := v.iamFor(ctx, ref)
+	if client == nil {
+		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: why})
+		return validators.CheckAWS(id, facts)
+	}
+	providerARN := validators.ProviderARN(ref.partition, ref.account, id.Issuer)
+
+	var wg sync.WaitGroup
+	var role result[validators.RoleFacts]
+	var provider result[validators.ProviderFacts]
+	var chain result[validators.ChainFacts]
+	wg.Go(func() {
+		role = v.roles.get(ctx, id.RoleARN, func(ctx context.Context) (validators.RoleFacts, error) {
+			return v.getRole(ctx, client, ref.name)
+		})
+	})
+	wg.Go(func() {
+		provider = v.providers.get(ctx, providerARN, func(ctx context.Context) (validators.ProviderFacts, error) {
+			return v.getProvider(ctx, client, providerARN)
+		})
+	})
+	wg.Go(func() {
+		chain = v.thumbs.get(ctx, id.Issuer, func(ctx context.Context) (validators.ChainFacts, error) {
+			start := time.Now()
+			c, err := v.chains.fetch(ctx, id.Issuer)
+			v.metrics.observe("OIDCDiscovery", start, err)
+			return c, err
+		})
+	})
+	wg.Wait()
+
+	log := logr.FromContextOrDiscard(ctx).WithValues("roleARN", id.RoleARN, "providerARN", providerARN)
+	facts.Role, facts.RoleNotFound = settle(log, &facts, "role", role)
+	facts.Provider, facts.ProviderNotFound = settle(log, &facts, "OIDC provider", provider)
+	if facts.Provider != nil {
+		facts.Chain, _ = settle(log, &facts, "issuer's TLS thumbprint", chain)
+	}
+	return validators.CheckAWS(id, facts)
+}
+
+// settle turns one cache answer into facts: the value (fresh or stale, noting staleness), a
+// not-found flag, or an Unverified entry with the classified reason.
+func settle[V any](log logr.Logger, facts *validators.AWSFacts, what string, r result[V]) (*V, bool) {
+	switch {
+	case r.status == statusStale:
+		log.V(1).Info("Serving stale AWS facts", "fact", what, "reason", Classify(r.err), "error", r.err.Error())
+		facts.Stale = append(facts.Stale, validators.StaleFact{What: what, Age: r.age, Reason: string(Classify(r.err))})
+		return &r.val, false
+	case r.err == nil:
+		return &r.val, false
+	case IsNotFound(r.err):
+		return nil, true
+	}
+	log.V(1).Info("Could not verify against AWS", "fact", what, "reason", Classify(r.err), "error", r.err.Error())
+	facts.Unverified = append(facts.Unverified, validators.Unverified{What: what, Reason: string(Classify(r.err))})
+	return nil, false
+}

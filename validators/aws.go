@@ -1,0 +1,173 @@
+package validators
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// PropagationWindow is how long after creation an IAM role or OIDC provider may still be
+// invisible to STS: IAM's control plane replicates to regional data planes eventually, usually
+// within seconds and rarely within a minute (aws-sts-iam-semantics.md §6). A young object that
+// looks broken is reported as "may still be propagating", not as a certain failure.
+const PropagationWindow = 2 * time.Minute
+
+// RoleFacts is what iam:GetRole said about the annotated role.
+type RoleFacts struct {
+	ARN         string    // Role.Arn exactly as IAM returned it
+	TrustPolicy string    // AssumeRolePolicyDocument, URL-decoded exactly once
+	CreateDate  time.Time // zero when unknown
+}
+
+// ProviderFacts is what iam:GetOpenIDConnectProvider said about the cluster's provider in the
+// role's account.
+type ProviderFacts struct {
+	ARN         string
+	ClientIDs   []string
+	Thumbprints []string // 40 hex digits each, any case
+	CreateDate  time.Time
+}
+
+// ChainFacts is the TLS chain served by the host of the issuer's jwks_uri, which is what STS
+// compares a provider's thumbprints with.
+type ChainFacts struct {
+	Host            string // jwks_uri host[:port]
+	Thumbprint      string // hex SHA-1 of the last certificate served (the "top intermediate")
+	PubliclyTrusted bool   // the chain verifies against public root CAs
+}
+
+// Unverified is one fact irsa-guard could not establish, and why ("throttled by IAM").
+type Unverified struct {
+	What   string // "role", "OIDC provider", "thumbprint", "account 111122223333"
+	Reason string
+}
+
+// StaleFact says a fact came from a cache entry older than its TTL because a refresh failed.
+type StaleFact struct {
+	What   string
+	Age    time.Duration
+	Reason string
+}
+
+// AWSFacts is everything the AWS-backed checks need about one Identity, already fetched. A nil
+// Role or Provider with its NotFound flag unset means "unknown" (see Unverified): no finding
+// is made from what irsa-guard does not know.
+type AWSFacts struct {
+	Now              time.Time // for the propagation window
+	Partition        string    // the role ARN's partition
+	Role             *RoleFacts
+	RoleNotFound     bool
+	Provider         *ProviderFacts
+	ProviderNotFound bool
+	Chain            *ChainFacts
+	Unverified       []Unverified
+	Stale            []StaleFact
+}
+
+// CheckAWS turns already-fetched AWS facts about id into findings: IRSA010-011 for the role,
+// IRSA020-022 for the OIDC provider, IRSA030-035 from the trust policy via CheckTrust, and an
+// info IRSA090 for every fact it could not verify or served stale, so callers can fail open.
+func CheckAWS(id Identity, f AWSFacts) []Finding {
+	var out []Finding
+	for _, u := range f.Unverified {
+		out = append(out, NewFinding(CheckCouldNotVerify, id.Object, fmt.Sprintf("could not verify the %s (%s)", u.What, u.Reason)))
+	}
+	for _, s := range f.Stale {
+		out = append(out, NewFinding(CheckCouldNotVerify, id.Object,
+			fmt.Sprintf("used %s data cached %s ago: refresh failed (%s)", s.What, s.Age.Round(time.Second), s.Reason)))
+	}
+	out = append(out, checkRole(id, f)...)
+	out = append(out, checkProvider(id, f)...)
+	return out
+}
+
+func checkRole(id Identity, f AWSFacts) []Finding {
+	if f.RoleNotFound {
+		return []Finding{NewFinding(CheckRoleNotFound, id.Object,
+			fmt.Sprintf("IAM role %s does not exist", Quote(roleNameOf(id.RoleARN), 64)))}
+	}
+	if f.Role == nil {
+		return nil
+	}
+	var out []Finding
+	if f.Role.ARN != id.RoleARN {
+		out = append(out, NewFinding(CheckRoleARNMismatch, id.Object,
+			fmt.Sprintf("role-arn differs from the role's real ARN %s", Quote(f.Role.ARN, 80))).
+			WithFix(fmt.Sprintf("Set eks.amazonaws.com/role-arn to exactly %s.", f.Role.ARN)))
+	}
+	trust := CheckTrust(id.Object, TrustInput{
+		Policy: f.Role.TrustPolicy, RoleARN: id.RoleARN, Issuer: id.Issuer,
+		Namespace: id.Namespace, ServiceAccount: id.ServiceAccount, Audience: id.Audience,
+	})
+	return append(out, propagating(trust, "role", f.Role.CreateDate, f.Now)...)
+}
+
+func checkProvider(id Identity, f AWSFacts) []Finding {
+	if f.ProviderNotFound {
+		msg := strings.Replace(STSNoOIDCProvider, "<issuer>", id.Issuer, 1)
+		return []Finding{NewFinding(CheckProviderMissing, id.Object,
+			fmt.Sprintf("no IAM OIDC provider for %s in the role's account", id.Issuer)).WithPredictedError(msg)}
+	}
+	if f.Provider == nil {
+		return nil
+	}
+	var out []Finding
+	aud := id.EffectiveAudience()
+	if !slices.Contains(f.Provider.ClientIDs, aud) {
+		out = append(out, NewFinding(CheckProviderAudience, id.Object,
+			fmt.Sprintf("OIDC provider's client IDs lack the token audience %s", Quote(aud, 60))).
+			WithFix(fmt.Sprintf("Run aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn %s --client-id %s.", f.Provider.ARN, aud)))
+	}
+	if c := f.Chain; c != nil && !containsFold(f.Provider.Thumbprints, c.Thumbprint) {
+		out = append(out, thumbprintFinding(id, f, c))
+	}
+	return propagating(out, "OIDC provider", f.Provider.CreateDate, f.Now)
+}
+
+// thumbprintFinding is a warning where AWS checks the jwks host against its trusted CA library
+// instead of the thumbprint (a publicly trusted chain in the commercial partition, per the
+// current IAM API reference), and an error where the thumbprint is what STS relies on.
+func thumbprintFinding(id Identity, f AWSFacts, c *ChainFacts) Finding {
+	fix := fmt.Sprintf("Run aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn %s --thumbprint-list %s.", f.Provider.ARN, c.Thumbprint)
+	if c.PubliclyTrusted && f.Partition == "aws" {
+		return NewFinding(CheckProviderThumbprint, id.Object,
+			fmt.Sprintf("thumbprint list lacks %s of %s; public CA chain, so AWS likely ignores it", c.Thumbprint, c.Host)).
+			WithSeverity(SeverityWarning).WithFix(fix)
+	}
+	why := "chain not publicly trusted"
+	if c.PubliclyTrusted {
+		why = "partition " + f.Partition + " may rely on thumbprints"
+	}
+	return NewFinding(CheckProviderThumbprint, id.Object,
+		fmt.Sprintf("thumbprint list lacks %s of %s (%s): STS will reject tokens", c.Thumbprint, c.Host, why)).
+		WithSeverity(SeverityError).WithFix(fix)
+}
+
+// propagating downgrades error findings about an object created within PropagationWindow of
+// now to warnings that say so: the object may just not have reached STS's data plane yet.
+func propagating(fs []Finding, what string, created, now time.Time) []Finding {
+	if created.IsZero() || now.Sub(created) >= PropagationWindow || now.Before(created.Add(-time.Minute)) {
+		return fs
+	}
+	for i, f := range fs {
+		if f.Severity == SeverityError {
+			f.Severity = SeverityWarning
+			f.Message = SanitizeMessage(what+" created under 2m ago, may still be propagating: "+f.Message, MaxMessageRunes-len(f.Check)-2)
+			fs[i] = f
+		}
+	}
+	return fs
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), s) })
+}
+
+// roleNameOf is the last path segment of a role ARN, for messages only.
+func roleNameOf(arn string) string {
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
