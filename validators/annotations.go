@@ -1,0 +1,303 @@
+package validators
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The annotations the EKS pod identity webhook reads (pod-identity-webhook-and-peers.md §c,
+// PIW pkg/annotations.go). The first four belong on the ServiceAccount; token-expiration also
+// on the pod, where it wins; skip-containers only on the pod.
+const (
+	AnnotationPrefix               = "eks.amazonaws.com/"
+	AnnotationRoleARN              = AnnotationPrefix + "role-arn"
+	AnnotationAudience             = AnnotationPrefix + "audience"
+	AnnotationTokenExpiration      = AnnotationPrefix + "token-expiration"
+	AnnotationSTSRegionalEndpoints = AnnotationPrefix + "sts-regional-endpoints"
+	AnnotationSkipContainers       = AnnotationPrefix + "skip-containers"
+)
+
+// Token lifetimes the pod identity webhook and Kubernetes apply to the projected token.
+const (
+	// MinTokenExpirationSeconds is PIW's floor: a smaller token-expiration is raised to it
+	// (pkg/validation.go ValidateMinTokenExpiration).
+	MinTokenExpirationSeconds = 600
+	// DefaultTokenExpirationSeconds is PIW's --token-expiration default, used when the
+	// annotation does not parse.
+	DefaultTokenExpirationSeconds = 86400
+	// MaxTokenExpirationSeconds is Kubernetes' limit on a projected token's expirationSeconds
+	// (2^32); the API server rejects a pod asking for more.
+	MaxTokenExpirationSeconds = 1 << 32
+)
+
+type annotationScope int
+
+const (
+	onServiceAccount annotationScope = 1 << iota
+	onPod
+)
+
+// irsaAnnotations lists each key with the objects PIW reads it from.
+func irsaAnnotations() []struct {
+	key   string
+	scope annotationScope
+} {
+	return []struct {
+		key   string
+		scope annotationScope
+	}{
+		{AnnotationRoleARN, onServiceAccount},
+		{AnnotationAudience, onServiceAccount},
+		{AnnotationSTSRegionalEndpoints, onServiceAccount},
+		{AnnotationTokenExpiration, onServiceAccount | onPod},
+		{AnnotationSkipContainers, onPod},
+	}
+}
+
+// CheckServiceAccount runs the offline ServiceAccount checks IRSA001-003: the role ARN's
+// grammar, annotation keys that look like mistyped IRSA keys, and the other IRSA values.
+func CheckServiceAccount(sa *corev1.ServiceAccount) []Finding {
+	if sa == nil {
+		return nil
+	}
+	obj := Object{Kind: "ServiceAccount", Namespace: sa.Namespace, Name: sa.Name}
+	a := sa.Annotations
+	out := checkKeys(obj, a, onServiceAccount)
+	if v, ok := a[AnnotationRoleARN]; ok {
+		out = append(out, checkRoleARNValue(obj, v)...)
+	}
+	if v, ok := a[AnnotationAudience]; ok {
+		out = append(out, checkAudience(obj, v)...)
+	}
+	if v, ok := a[AnnotationTokenExpiration]; ok {
+		out = append(out, checkTokenExpiration(obj, v)...)
+	}
+	if v, ok := a[AnnotationSTSRegionalEndpoints]; ok {
+		if _, err := strconv.ParseBool(v); err != nil {
+			out = append(out, NewFinding(CheckAnnotationValue, obj,
+				"sts-regional-endpoints "+Quote(v, 30)+" is not true or false; pod-identity-webhook ignores it").
+				WithSeverity(SeverityWarning).
+				WithFix(`Set eks.amazonaws.com/sts-regional-endpoints to "true" (the webhook then sets AWS_STS_REGIONAL_ENDPOINTS=regional) or "false".`))
+		}
+	}
+	return out
+}
+
+// CheckPodAnnotations runs IRSA002-003 on a pod's annotations: for a workload, pass the pod
+// template's annotations and spec and name the workload as obj so the user knows what to edit.
+func CheckPodAnnotations(obj Object, annotations map[string]string, spec *corev1.PodSpec) []Finding {
+	out := checkKeys(obj, annotations, onPod)
+	if v, ok := annotations[AnnotationTokenExpiration]; ok {
+		out = append(out, checkTokenExpiration(obj, v)...)
+	}
+	if v, ok := annotations[AnnotationSkipContainers]; ok && spec != nil {
+		out = append(out, checkSkipContainers(obj, v, spec)...)
+	}
+	return out
+}
+
+func checkRoleARNValue(obj Object, v string) []Finding {
+	_, err := ParseRoleARN(v)
+	if err == nil {
+		return nil
+	}
+	ae, ok := err.(*ARNError)
+	if !ok {
+		return nil
+	}
+	if v == "" {
+		return []Finding{NewFinding(CheckRoleARNInvalid, obj, "role-arn is empty: pod-identity-webhook injects nothing and the pod uses the node role").
+			WithPredictedError(NoSTSCall).
+			WithFix("Set eks.amazonaws.com/role-arn to the role's ARN, e.g. arn:aws:iam::111122223333:role/my-app, or remove the annotation.")}
+	}
+	f := NewFinding(CheckRoleARNInvalid, obj, "role-arn "+Quote(v, 48)+" "+ae.Problem)
+	if ae.Suggestion != "" {
+		return []Finding{f.WithFix("Set eks.amazonaws.com/role-arn to " + ae.Suggestion + ".")}
+	}
+	return []Finding{f.WithFix("Fix eks.amazonaws.com/role-arn: it " + ae.Problem +
+		". The form is arn:<partition>:iam::<12-digit account>:role/<path><name>, e.g. arn:aws:iam::111122223333:role/my-app.")}
+}
+
+func checkAudience(obj Object, v string) []Finding {
+	switch t := strings.TrimSpace(v); {
+	case t == "":
+		return []Finding{NewFinding(CheckAnnotationValue, obj,
+			"audience is empty: the token gets the API server's audience, which STS rejects").
+			WithPredictedError(STSIncorrectAudience).
+			WithFix("Remove eks.amazonaws.com/audience to use " + DefaultAudience + ", or set it to an audience the IAM OIDC provider lists.")}
+	case t != v:
+		return []Finding{NewFinding(CheckAnnotationValue, obj,
+			"audience "+Quote(v, 40)+" has leading or trailing white space, so it matches no client ID").
+			WithPredictedError(STSIncorrectAudience).
+			WithFix("Set eks.amazonaws.com/audience to " + strconv.Quote(t) + ".")}
+	}
+	return nil
+}
+
+// checkTokenExpiration mirrors PIW: strconv.ParseInt, a value that does not parse is ignored
+// (the default applies), a value below 600 is raised to 600.
+func checkTokenExpiration(obj Object, v string) []Finding {
+	n, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err != nil:
+		return []Finding{NewFinding(CheckAnnotationValue, obj, fmt.Sprintf(
+			"token-expiration %s is not a whole number of seconds; pod-identity-webhook uses %d", Quote(v, 24), DefaultTokenExpirationSeconds)).
+			WithSeverity(SeverityWarning).
+			WithFix(fmt.Sprintf("Set eks.amazonaws.com/token-expiration to seconds as digits only, between %d and %d, e.g. \"3600\".", MinTokenExpirationSeconds, DefaultTokenExpirationSeconds))}
+	case n < MinTokenExpirationSeconds:
+		return []Finding{NewFinding(CheckAnnotationValue, obj, fmt.Sprintf(
+			"token-expiration %d is below the %d-second minimum; pod-identity-webhook raises it to %d", n, MinTokenExpirationSeconds, MinTokenExpirationSeconds)).
+			WithSeverity(SeverityWarning).
+			WithFix(fmt.Sprintf("Set eks.amazonaws.com/token-expiration to at least \"%d\".", MinTokenExpirationSeconds))}
+	case n > MaxTokenExpirationSeconds:
+		return []Finding{NewFinding(CheckAnnotationValue, obj, fmt.Sprintf(
+			"token-expiration %d exceeds Kubernetes' limit of 2^32 seconds; the API server rejects the pod", n)).
+			WithFix(fmt.Sprintf("Set eks.amazonaws.com/token-expiration to at most \"%d\" (the default).", DefaultTokenExpirationSeconds))}
+	}
+	return nil
+}
+
+// checkSkipContainers reads the list as pod-identity-webhook does (comma-separated, spaces
+// trimmed) and reports names that match no container: the container the author meant to keep
+// away from AWS credentials gets them after all.
+func checkSkipContainers(obj Object, v string, spec *corev1.PodSpec) []Finding {
+	names := map[string]bool{}
+	var all []string
+	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range cs {
+			names[c.Name] = true
+			all = append(all, c.Name)
+		}
+	}
+	var out []Finding
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" || names[n] {
+			continue
+		}
+		msg := "skip-containers names " + Quote(n, 40) + ", which is not a container of this pod"
+		fix := "List existing container names in eks.amazonaws.com/skip-containers (comma-separated): " + strings.Join(all, ", ") + "."
+		if m := closestName(n, all); m != "" {
+			msg += "; did you mean " + Quote(m, 40) + "?"
+			fix = "Replace " + strconv.Quote(n) + " with " + strconv.Quote(m) + " in eks.amazonaws.com/skip-containers."
+		}
+		out = append(out, NewFinding(CheckAnnotationValue, obj, msg).WithSeverity(SeverityWarning).WithFix(fix))
+	}
+	return out
+}
+
+func closestName(n string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(n), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// checkKeys reports keys that look like a mistyped IRSA key (IRSA002), and exact IRSA keys on
+// an object PIW does not read them from. The apiserver rejects some of these keys (upper case
+// or spaces in the prefix), so a manifest linter is where they are caught.
+func checkKeys(obj Object, annotations map[string]string, scope annotationScope) []Finding {
+	keys := make([]string, 0, len(annotations))
+	for k := range annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []Finding
+	for _, k := range keys {
+		for _, known := range irsaAnnotations() {
+			if k == known.key {
+				if known.scope&scope == 0 {
+					out = append(out, misplacedKey(obj, k, scope))
+				}
+				break
+			}
+			if !isTypoOf(k, known.key) {
+				continue
+			}
+			out = append(out, typoFinding(obj, k, known.key, known.scope&scope != 0, annotations))
+			break
+		}
+	}
+	return out
+}
+
+func misplacedKey(obj Object, key string, scope annotationScope) Finding {
+	if scope == onPod {
+		return NewFinding(CheckAnnotationKeyTypo, obj, key+" on a pod is ignored: pod-identity-webhook reads it from the ServiceAccount").
+			WithSeverity(SeverityWarning).
+			WithFix("Move " + key + " to the pod's ServiceAccount (spec.serviceAccountName).")
+	}
+	return NewFinding(CheckAnnotationKeyTypo, obj, key+" on a ServiceAccount is ignored: pod-identity-webhook reads it from the pod").
+		WithSeverity(SeverityWarning).
+		WithFix("Move " + key + " to the pod (or the workload's pod template) annotations.")
+}
+
+func typoFinding(obj Object, key, want string, inScope bool, annotations map[string]string) Finding {
+	f := NewFinding(CheckAnnotationKeyTypo, obj, "annotation key "+Quote(key, 40)+" looks like a typo of "+want+"; it is ignored")
+	if inScope {
+		f = f.WithFix("Rename the annotation " + strconv.Quote(key) + " to " + want + ".")
+	} else {
+		where := "ServiceAccount"
+		if want == AnnotationSkipContainers {
+			where = "pod"
+		}
+		f = f.WithFix("Use the exact key " + want + ", and put it on the " + where + ".")
+	}
+	_, exact := annotations[want]
+	if want != AnnotationRoleARN || exact || !inScope {
+		// Only a lost role-arn leaves IRSA unconfigured; other lost keys fall back to defaults.
+		f = f.WithSeverity(SeverityWarning).WithPredictedError("")
+	}
+	return f
+}
+
+// isTypoOf reports whether key is a near miss of the IRSA annotation want: the same key up to
+// case, spaces and separators (EKS.amazonaws.com/role_arn), a misspelt prefix with the right
+// name (eks.amazon.com/role-arn), or the right prefix with a misspelt or cut-off name
+// (eks.amazonaws.com/rolearn, eks.amazonaws.com/role). Unrelated eks.amazonaws.com keys
+// (pod-identity, compute-type, ...) are not near misses of any IRSA key.
+func isTypoOf(key, want string) bool {
+	if key == want {
+		return false
+	}
+	if squash(key) == squash(want) {
+		return true
+	}
+	kp, kn, ok := strings.Cut(key, "/")
+	if !ok {
+		return false
+	}
+	wp, wn, _ := strings.Cut(want, "/")
+	pd := editDistance(strings.ToLower(strings.Join(strings.Fields(kp), "")), wp)
+	kn, wn = squash(kn), squash(wn)
+	nd := editDistance(kn, wn)
+	switch {
+	case pd <= 3 && nd == 0:
+		return true
+	case pd == 0 && nd <= 1+len(wn)/10:
+		return true
+	case pd == 0 && len(kn) >= 4 && strings.HasPrefix(wn, kn):
+		return true
+	}
+	return false
+}
+
+// squash folds what people get wrong without noticing: case, white space and separators.
+func squash(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch r {
+		case ' ', '\t', '\n', '\r', '-', '_', '.', '/':
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
