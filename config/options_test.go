@@ -142,7 +142,7 @@ func TestLoadRejectsUnknownKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := o.Load(fs)
-	if err == nil || !strings.Contains(err.Error(), `unknown field "failclosed"`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown field "failOpen"`) {
 		t.Fatalf("Load() = %v, want an unknown field error", err)
 	}
 }
