@@ -79,7 +79,8 @@ configurations must agree, and genCA returns a new CA on every call.
 {{- $days := int .Values.tls.generatedValidityDays }}
 {{- $ca := genCA (printf "%s-ca" $svc) $days }}
 {{- $dns := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) }}
-{{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) nil $dns $days $ca }}
+{{- $dns = concat $dns .Values.tls.extraDNSNames }}
+{{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) .Values.tls.extraIPs $dns $days $ca }}
 {{- $tls = dict "ca" ($ca.Cert | b64enc) "cert" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc) }}
 {{- end }}
 {{- $_ := set . "irsaGuardGeneratedTLS" $tls }}
@@ -140,15 +141,20 @@ objectSelector:
 {{- end }}
 
 {{/*
-irsa-guard.clientConfig points the API server at the Service; path is the handler's path in the binary.
+irsa-guard.clientConfig points the API server at the Service (or webhook.url); path is the handler's
+path in the binary.
 */}}
 {{- define "irsa-guard.clientConfig" -}}
 clientConfig:
+  {{- if .root.Values.webhook.url }}
+  url: {{ printf "%s%s" .root.Values.webhook.url .path | quote }}
+  {{- else }}
   service:
     name: {{ include "irsa-guard.fullname" .root }}
     namespace: {{ .root.Release.Namespace }}
     path: {{ .path }}
     port: {{ .root.Values.service.port }}
+  {{- end }}
   {{- with include "irsa-guard.caBundle" .root }}
   caBundle: {{ . }}
   {{- end }}

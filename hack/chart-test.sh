@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# chart-test.sh is the chart's CI: README up to date, `helm lint --strict` and `helm template` for the
+# defaults and every ci/*-values.yaml scenario, renders that must fail (schema, missing CA), the
+# generated certificate's names, and the helm-unittest suites. helm and the plugin come from
+# hack/helm.sh (built from the Go module proxy, cached).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+chart=charts/irsa-guard
+release=irsa-guard
+ns=irsa-guard
+
+eval "$(bash hack/helm.sh)"
+
+echo "chart-test: README.md is generated from values.yaml"
+go run ./hack/chartdocs -check "$chart"
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+scenarios=("$chart"/ci/*-values.yaml)
+for values in "" "${scenarios[@]}"; do
+  name=${values:+$(basename "$values" -values.yaml)}
+  args=(${values:+-f "$values"})
+  echo "chart-test: lint and template ${name:-defaults}"
+  helm lint --strict --namespace "$ns" "$chart" "${args[@]}" >"$out/lint.log" || { cat "$out/lint.log"; exit 1; }
+  helm template "$release" "$chart" --namespace "$ns" "${args[@]}" >"$out/${name:-defaults}.yaml"
+done
+
+# must_fail renders with the given flags and requires the error to contain the expected text: the
+# schema and the templates must reject bad input with a message that says what to fix.
+must_fail() {
+  local want=$1
+  shift
+  if helm template "$release" "$chart" --namespace "$ns" "$@" >/dev/null 2>"$out/err"; then
+    echo "chart-test: rendering with $* succeeded, want an error containing: $want" >&2
+    exit 1
+  fi
+  if ! grep -qF -- "$want" "$out/err"; then
+    echo "chart-test: rendering with $* failed without '$want':" >&2
+    cat "$out/err" >&2
+    exit 1
+  fi
+}
+echo "chart-test: bad values are rejected"
+must_fail "additional properties 'replicas' not allowed" --set replicas=3
+must_fail "additional properties 'failurPolicy' not allowed" --set webhook.failurPolicy=Fail
+must_fail "/config/mode" --set config.mode=audit
+must_fail "/webhook/timeoutSeconds" --set webhook.timeoutSeconds=0
+must_fail "tls.caBundle is required with tls.existingSecret" --set tls.existingSecret=my-cert
+
+echo "chart-test: the generated certificate is valid for the Service and webhook.url"
+for scenario in defaults e2e fixers; do
+  go run ./hack/chartcheck -f "$out/$scenario.yaml" -dns "$release.$ns.svc" -dns "$release.$ns.svc.cluster.local"
+done
+go run ./hack/chartcheck -f "$out/e2e.yaml" -dns localhost -ip 127.0.0.1
+
+echo "chart-test: helm-unittest"
+helm unittest --strict "$chart"
