@@ -9,26 +9,28 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/irsa-guard/irsa-guard/validators"
 )
 
 // iamFor returns an IAM client that can read the given account: irsa-guard's own client for
 // its own account, or one signed with a configured reader role's credentials for another. When
 // there is none, it returns why, for an info "could not verify" instead of a false error.
-func (v *Verifier) iamFor(ctx context.Context, ref roleRef) (*iam.Client, string) {
+func (v *Verifier) iamFor(ctx context.Context, ref validators.RoleARN) (*iam.Client, string) {
 	own, err := v.ownAccount(ctx)
 	if err != nil {
 		return nil, "could not determine irsa-guard's own account: " + string(Classify(err))
 	}
-	if ref.account == own {
+	if ref.Account == own {
 		return v.iam, ""
 	}
-	reader, ok := v.opts.ReaderRoles[ref.account]
+	reader, ok := v.opts.ReaderRoles[ref.Account]
 	if !ok {
-		return nil, "no access to account " + ref.account
+		return nil, "no access to account " + ref.Account
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if c, ok := v.readers[ref.account]; ok {
+	if c, ok := v.readers[ref.Account]; ok {
 		return c, ""
 	}
 	cfg := v.cfg.Copy()
@@ -38,15 +40,15 @@ func (v *Verifier) iamFor(ctx context.Context, ref roleRef) (*iam.Client, string
 		sts.NewFromConfig(v.cfg, v.stsOptions), readerRoleARN(ref, reader),
 		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "irsa-guard" }))
 	c := iam.NewFromConfig(cfg, v.iamOptions)
-	v.readers[ref.account] = c
+	v.readers[ref.Account] = c
 	return c, ""
 }
 
 // readerRoleARN accepts a reader role as a full ARN or as a bare name (with optional path) in
 // the role's account and partition.
-func readerRoleARN(ref roleRef, reader string) string {
+func readerRoleARN(ref validators.RoleARN, reader string) string {
 	if strings.HasPrefix(reader, "arn:") {
 		return reader
 	}
-	return fmt.Sprintf("arn:%s:iam::%s:role/%s", ref.partition, ref.account, strings.TrimPrefix(reader, "/"))
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", ref.Partition, ref.Account, strings.TrimPrefix(reader, "/"))
 }

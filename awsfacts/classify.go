@@ -21,7 +21,7 @@ type Reason string
 // The reasons callers branch on. Their text is used verbatim in IRSA090 messages.
 const (
 	ReasonNotFound     Reason = "not found"
-	ReasonThrottled    Reason = "throttled by AWS"
+	ReasonThrottled    Reason = "throttled"
 	ReasonTimeout      Reason = "timed out"
 	ReasonAccessDenied Reason = "irsa-guard's own access denied"
 	ReasonNetwork      Reason = "network error"

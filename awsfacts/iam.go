@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,24 +12,6 @@ import (
 
 	"github.com/irsa-guard/irsa-guard/validators"
 )
-
-// roleRef is the part of a role ARN the lookups need. Full ARN grammar (IRSA001) is the pure
-// validators' job; Verify only skips what it cannot route to an account.
-type roleRef struct {
-	partition, account, name string
-}
-
-func splitRoleARN(arn string) (roleRef, bool) {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" || f[1] == "" || f[2] != "iam" || f[3] != "" || len(f[4]) != 12 || !strings.HasPrefix(f[5], "role/") {
-		return roleRef{}, false
-	}
-	name := f[5][strings.LastIndexByte(f[5], '/')+1:]
-	if name == "" {
-		return roleRef{}, false
-	}
-	return roleRef{partition: f[1], account: f[4], name: name}, true
-}
 
 // getRole calls iam:GetRole. The SDK leaves AssumeRolePolicyDocument URL-encoded (RFC 3986,
 // aws/aws-sdk-go-v2#227); it is decoded here exactly once so a policy containing a literal

@@ -73,15 +73,9 @@ func (f *chainFetcher) fetch(ctx context.Context, issuer string) (validators.Cha
 	if resp.StatusCode != http.StatusOK {
 		return validators.ChainFacts{}, fmt.Errorf("OIDC discovery %q: HTTP %d", discovery, resp.StatusCode)
 	}
-	var doc struct {
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxDiscoveryBytes)).Decode(&doc); err != nil {
-		return validators.ChainFacts{}, fmt.Errorf("OIDC discovery %q: not a JSON discovery document: %w", discovery, err)
-	}
-	u, err := url.Parse(doc.JWKSURI)
-	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
-		return validators.ChainFacts{}, fmt.Errorf("OIDC discovery %q: jwks_uri %q is not an https URL", discovery, doc.JWKSURI)
+	u, err := parseDiscovery(io.LimitReader(resp.Body, maxDiscoveryBytes))
+	if err != nil {
+		return validators.ChainFacts{}, fmt.Errorf("OIDC discovery %q: %w", discovery, err)
 	}
 	host := u.Host
 	if u.Port() == "" {
@@ -114,4 +108,20 @@ func peerChain(ctx context.Context, addr, serverName string) ([]*x509.Certificat
 		return nil, fmt.Errorf("server sent no certificate")
 	}
 	return certs, nil
+}
+
+// parseDiscovery reads an OpenID discovery document (untrusted input from the network) and
+// returns its jwks_uri, which must be an https URL with a host.
+func parseDiscovery(r io.Reader) (*url.URL, error) {
+	var doc struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(r).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("not a JSON discovery document: %w", err)
+	}
+	u, err := url.Parse(doc.JWKSURI)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+		return nil, fmt.Errorf("jwks_uri %s is not an https URL", validators.Quote(doc.JWKSURI, 80))
+	}
+	return u, nil
 }

@@ -16,11 +16,11 @@ import (
 // validators.CheckCouldNotVerify (IRSA090) finding with severity info and the reason, so
 // callers can fail open. A role-arn that is not a role ARN yields nothing: IRSA001 reports it.
 func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validators.Finding {
-	ref, ok := splitRoleARN(id.RoleARN)
-	if !ok {
+	ref, err := validators.ParseRoleARN(id.RoleARN)
+	if err != nil {
 		return nil
 	}
-	facts := validators.AWSFacts{Now: v.opts.Clock(), Partition: ref.partition}
+	facts := validators.AWSFacts{Now: v.opts.Clock(), Partition: ref.Partition}
 	if err := validators.ValidateIssuer(id.Issuer); err != nil {
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: "no valid cluster issuer configured"})
 		return validators.CheckAWS(id, facts)
@@ -30,7 +30,7 @@ func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validat
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: why})
 		return validators.CheckAWS(id, facts)
 	}
-	providerARN := validators.ProviderARN(ref.partition, ref.account, id.Issuer)
+	providerARN := validators.ProviderARN(ref.Partition, ref.Account, id.Issuer)
 
 	var wg sync.WaitGroup
 	var role result[validators.RoleFacts]
@@ -38,7 +38,7 @@ func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validat
 	var chain result[validators.ChainFacts]
 	wg.Go(func() {
 		role = v.roles.get(ctx, id.RoleARN, func(ctx context.Context) (validators.RoleFacts, error) {
-			return v.getRole(ctx, client, ref.name)
+			return v.getRole(ctx, client, ref.Name)
 		})
 	})
 	wg.Go(func() {

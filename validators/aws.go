@@ -132,7 +132,7 @@ func thumbprintFinding(id Identity, f AWSFacts, c *ChainFacts) Finding {
 	fix := fmt.Sprintf("Run aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn %s --thumbprint-list %s.", f.Provider.ARN, c.Thumbprint)
 	if c.PubliclyTrusted && f.Partition == "aws" {
 		return NewFinding(CheckProviderThumbprint, id.Object,
-			fmt.Sprintf("thumbprint list lacks %s of %s; public CA chain, so AWS likely ignores it", c.Thumbprint, c.Host)).
+			fmt.Sprintf("thumbprints do not match jwks host %s (public CA chain: AWS likely ignores them)", c.Host)).
 			WithSeverity(SeverityWarning).WithFix(fix)
 	}
 	why := "chain not publicly trusted"
@@ -140,7 +140,7 @@ func thumbprintFinding(id Identity, f AWSFacts, c *ChainFacts) Finding {
 		why = "partition " + f.Partition + " may rely on thumbprints"
 	}
 	return NewFinding(CheckProviderThumbprint, id.Object,
-		fmt.Sprintf("thumbprint list lacks %s of %s (%s): STS will reject tokens", c.Thumbprint, c.Host, why)).
+		fmt.Sprintf("thumbprints do not match jwks host %s (%s): STS will reject tokens", c.Host, why)).
 		WithSeverity(SeverityError).WithFix(fix)
 }
 

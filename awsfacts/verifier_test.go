@@ -1,0 +1,179 @@
+package awsfacts
+
+import (
+	"crypto/x509"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/irsa-guard/irsa-guard/fakeaws"
+	"github.com/irsa-guard/irsa-guard/validators"
+)
+
+func TestVerifyFindings(t *testing.T) {
+	tests := map[string]struct {
+		roleARN     string
+		audience    string
+		editState   func(*fakeaws.State)
+		editOptions func(*Options)
+		want        []string
+		wantMessage string // a substring of the first finding's message
+	}{
+		"a correctly set up role and provider give no findings": {
+			roleARN: "arn:aws:iam::111122223333:role/app",
+			want:    []string{},
+		},
+		"a role that does not exist is IRSA010": {
+			roleARN:     "arn:aws:iam::111122223333:role/ap",
+			want:        []string{"IRSA010/error"},
+			wantMessage: `IAM role "ap" does not exist`,
+		},
+		"an annotation without the role's path is IRSA011": {
+			roleARN:     "arn:aws:iam::111122223333:role/Team-Writer",
+			want:        []string{"IRSA011/error"},
+			wantMessage: `real ARN "arn:aws:iam::111122223333:role/teams/payments/Team-Writer"`,
+		},
+		"an annotation with the name in the wrong case is IRSA011": {
+			roleARN: "arn:aws:iam::111122223333:role/teams/payments/team-writer",
+			want:    []string{"IRSA011/error"},
+		},
+		"a policy with an encoded percent sign is decoded exactly once": {
+			roleARN: "arn:aws:iam::111122223333:role/percent",
+			want:    []string{},
+		},
+		"no OIDC provider for the issuer in the role's account is IRSA020": {
+			roleARN:   "arn:aws:iam::111122223333:role/app",
+			editState: func(s *fakeaws.State) { s.Accounts[ownAccount].OIDCProviders = nil },
+			want:      []string{"IRSA020/error"},
+		},
+		"a provider without the token audience is IRSA021": {
+			roleARN:   "arn:aws:iam::111122223333:role/app",
+			editState: func(s *fakeaws.State) { s.Accounts[ownAccount].OIDCProviders[0].ClientIDs = []string{"vault"} },
+			want:      []string{"IRSA021/error"},
+		},
+		"a custom audience the provider lacks is IRSA021 and an aud mismatch": {
+			roleARN:  "arn:aws:iam::111122223333:role/app",
+			audience: "vault",
+			want:     []string{"IRSA032/error", "IRSA021/error"},
+		},
+		"a stale thumbprint on a publicly trusted chain is a warning": {
+			roleARN: "arn:aws:iam::111122223333:role/app",
+			editState: func(s *fakeaws.State) {
+				s.Accounts[ownAccount].OIDCProviders[0].Thumbprints = []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}
+			},
+			want:        []string{"IRSA022/warning"},
+			wantMessage: "public CA chain: AWS likely ignores them",
+		},
+		"a stale thumbprint on a private chain is an error": {
+			roleARN: "arn:aws:iam::111122223333:role/app",
+			editState: func(s *fakeaws.State) {
+				s.Accounts[ownAccount].OIDCProviders[0].Thumbprints = []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}
+			},
+			editOptions: func(o *Options) { o.IssuerRoots, o.PublicRoots = o.PublicRoots, []*x509.Certificate{} },
+			want:        []string{"IRSA022/error"},
+			wantMessage: "chain not publicly trusted",
+		},
+		"a role created a minute ago whose trust is broken may still be propagating": {
+			roleARN: "arn:aws:iam::111122223333:role/app",
+			editState: func(s *fakeaws.State) {
+				r := &s.Accounts[ownAccount].Roles[0]
+				r.CreateDate = testNow.Add(-time.Minute)
+				r.TrustPolicy = fakeaws.PolicyText(strings.ReplaceAll(string(r.TrustPolicy), "shop:app", "shop:other"))
+			},
+			want:        []string{"IRSA032/warning"},
+			wantMessage: "may still be propagating",
+		},
+		"a role in another account without a reader role cannot be verified": {
+			roleARN:     "arn:aws:iam::777788889999:role/app",
+			want:        []string{"IRSA090/info"},
+			wantMessage: "no access to account 777788889999",
+		},
+		"a role in another account is read through its reader role": {
+			roleARN:     "arn:aws:iam::444455556666:role/irsa/remote-app",
+			editOptions: func(o *Options) { o.ReaderRoles = map[string]string{remoteAccount: "irsa-guard-reader"} },
+			want:        []string{},
+		},
+		"a missing role in another account is found missing through the reader role": {
+			roleARN:     "arn:aws:iam::444455556666:role/gone",
+			editOptions: func(o *Options) { o.ReaderRoles = map[string]string{remoteAccount: "arn:aws:iam::444455556666:role/irsa-guard-reader"} },
+			want:        []string{"IRSA010/error"},
+		},
+		"a reader role that does not trust irsa-guard cannot be verified": {
+			roleARN:     "arn:aws:iam::444455556666:role/irsa/remote-app",
+			editOptions: func(o *Options) { o.ReaderRoles = map[string]string{remoteAccount: "untrusting-reader"} },
+			want:        []string{"IRSA090/info", "IRSA090/info"},
+			wantMessage: "irsa-guard's own access denied",
+		},
+		"a role-arn that is not an ARN is left to IRSA001": {
+			roleARN: "app",
+			want:    []string{},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, tc.editState)
+			v := e.verifier(t, tc.editOptions)
+			id := e.identity(tc.roleARN)
+			id.Audience = tc.audience
+			got := v.Verify(testContext(t), id)
+			if s := summary(got); !slices.Equal(s, tc.want) {
+				t.Fatalf("findings = %v, want %v\n%v", s, tc.want, got)
+			}
+			if tc.wantMessage != "" && !strings.Contains(got[0].Message, tc.wantMessage) {
+				t.Errorf("message %q does not contain %q", got[0].Message, tc.wantMessage)
+			}
+			for _, f := range got {
+				if f.Object != "ServiceAccount shop/app" {
+					t.Errorf("finding on %q, want ServiceAccount shop/app", f.Object)
+				}
+			}
+		})
+	}
+}
+
+func TestVerifyProviderMissingPredictsExactSTSError(t *testing.T) {
+	e := newEnv(t, func(s *fakeaws.State) { s.Accounts[ownAccount].OIDCProviders = nil })
+	got := e.verifier(t, nil).Verify(testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
+	f, ok := findingWith(got, validators.CheckProviderMissing)
+	if !ok {
+		t.Fatalf("no IRSA020 in %v", got)
+	}
+	want := "InvalidIdentityToken: No OpenIDConnect provider found in your account for " + e.issuer.url
+	if f.PredictedError != want {
+		t.Errorf("PredictedError = %q, want %q", f.PredictedError, want)
+	}
+}
+
+func TestVerifyUsesOwnAccountFromSTS(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.verifier(t, nil)
+	for range 3 {
+		v.Verify(testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
+	}
+	if n := e.aws.Calls("GetCallerIdentity"); n != 1 {
+		t.Errorf("GetCallerIdentity calls = %d, want 1 (cached)", n)
+	}
+	e.aws.ResetCalls()
+	v = e.verifier(t, func(o *Options) { o.Account = ownAccount })
+	v.Verify(testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
+	if n := e.aws.Calls("GetCallerIdentity"); n != 0 {
+		t.Errorf("GetCallerIdentity calls with Options.Account = %d, want 0", n)
+	}
+}
+
+func TestGetRoleDecodesPolicyOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.verifier(t, nil)
+	facts, err := v.getRole(testContext(t), v.iam, "percent")
+	if err != nil {
+		t.Fatalf("getRole: %v", err)
+	}
+	// The state holds the literal text "Save100%25"; IAM sends it encoded as "Save100%2525".
+	if !strings.Contains(facts.TrustPolicy, `"Sid":"Save100%25"`) {
+		t.Errorf("TrustPolicy = %s, want the Sid decoded exactly once", facts.TrustPolicy)
+	}
+	if facts.ARN != "arn:aws:iam::111122223333:role/percent" || !facts.CreateDate.Equal(fakeaws.DefaultCreateDate()) {
+		t.Errorf("facts = %+v", facts)
+	}
+}
