@@ -29,8 +29,30 @@ fuzz: ## Run every fuzz target briefly (FUZZTIME each)
 	@hack/fuzz.sh $(FUZZTIME)
 
 .PHONY: test
-test: lint unit fuzz ## Everything CI runs: lint, tests, brief fuzzing
+test: lint unit fuzz chart-test image-build-check ## Everything CI runs: lint, tests, brief fuzzing, chart and image checks
 
 .PHONY: examples
 examples: build ## Lint the example manifests offline (the README's first command for now)
 	bin/irsa-guard lint -f examples/ --offline || true
+
+IMAGE ?= ghcr.io/irsa-guard/irsa-guard:$(VERSION)
+
+.PHONY: chart-docs
+chart-docs: ## Regenerate the chart README's parameter table from values.yaml comments
+	$(GO) run ./hack/chartdocs charts/irsa-guard
+
+.PHONY: chart-lint
+chart-lint: ## helm lint --strict and helm template the chart with every ci/*-values.yaml
+	@bash hack/chart-test.sh lint
+
+.PHONY: chart-test
+chart-test: ## Chart CI: README up to date, lint, every scenario, bad values rejected, helm-unittest
+	@bash hack/chart-test.sh
+
+.PHONY: image
+image: ## Build the container image IMAGE (needs a Docker engine)
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+.PHONY: image-build-check
+image-build-check: ## Run the Dockerfile's build step without Docker and check the binary
+	@bash hack/image-build-check.sh
