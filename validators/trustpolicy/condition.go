@@ -106,12 +106,12 @@ func evalCondition(c Condition, vars bool, lookup lookupFunc) ConditionResult {
 	}
 	if !res.Present {
 		switch {
+		case op.ifExists:
+			res.Matched, res.Reason = true, "key is absent: ...IfExists is true on a missing key"
 		case op.forAny:
 			res.Reason = "key is absent: ForAnyValue is false on a missing key"
 		case op.forAll:
 			res.Matched, res.Reason = true, "key is absent: ForAllValues is true on a missing key"
-		case op.ifExists:
-			res.Matched, res.Reason = true, "key is absent: ...IfExists is true on a missing key"
 		case op.negated:
 			res.Matched, res.Reason = true, "key is absent: negated operators are true on a missing key"
 		default:
