@@ -132,10 +132,11 @@ accounts:
 
 // env is one test's world: fake AWS, fake issuer, clock, metrics registry.
 type env struct {
-	aws    *fakeaws.Server
-	issuer *issuer
-	clock  *fakeClock
-	reg    *prometheus.Registry
+	aws       *fakeaws.Server
+	stateText string
+	issuer    *issuer
+	clock     *fakeClock
+	reg       *prometheus.Registry
 }
 
 func newEnv(t *testing.T, edit func(*fakeaws.State)) *env {
@@ -151,7 +152,7 @@ func newEnv(t *testing.T, edit func(*fakeaws.State)) *env {
 	}
 	srv := fakeaws.NewServer(st)
 	t.Cleanup(srv.Close)
-	return &env{aws: srv, issuer: iss, clock: &fakeClock{t: testNow}, reg: prometheus.NewRegistry()}
+	return &env{aws: srv, stateText: text, issuer: iss, clock: &fakeClock{t: testNow}, reg: prometheus.NewRegistry()}
 }
 
 // config is what cmd/irsa-guard builds from the default chain, pointed at the fake.

@@ -95,9 +95,11 @@ func TestVerifyFindings(t *testing.T) {
 			want:        []string{},
 		},
 		"a missing role in another account is found missing through the reader role": {
-			roleARN:     "arn:aws:iam::444455556666:role/gone",
-			editOptions: func(o *Options) { o.ReaderRoles = map[string]string{remoteAccount: "arn:aws:iam::444455556666:role/irsa-guard-reader"} },
-			want:        []string{"IRSA010/error"},
+			roleARN: "arn:aws:iam::444455556666:role/gone",
+			editOptions: func(o *Options) {
+				o.ReaderRoles = map[string]string{remoteAccount: "arn:aws:iam::444455556666:role/irsa-guard-reader"}
+			},
+			want: []string{"IRSA010/error"},
 		},
 		"a reader role that does not trust irsa-guard cannot be verified": {
 			roleARN:     "arn:aws:iam::444455556666:role/irsa/remote-app",
