@@ -56,11 +56,17 @@ must_fail "/config/mode" --set config.mode=audit
 must_fail "/webhook/timeoutSeconds" --set webhook.timeoutSeconds=0
 must_fail "tls.caBundle is required with tls.existingSecret" --set tls.existingSecret=my-cert
 
-echo "chart-test: the generated certificate is valid for the Service and webhook.url"
-for scenario in defaults e2e fixers; do
-  go run ./hack/chartcheck -f "$out/$scenario.yaml" -dns "$release.$ns.svc" -dns "$release.$ns.svc.cluster.local"
+echo "chart-test: the server accepts every scenario's args and config; generated certificates are valid"
+go build -o "$out/chartcheck" ./hack/chartcheck
+for rendered in "$out"/*.yaml; do
+  tls=()
+  case $(basename "$rendered" .yaml) in
+  cert-manager* | user-tls) ;; # no chart-generated Secret to check
+  e2e) tls=(-tls -dns "$release.$ns.svc" -dns localhost -ip 127.0.0.1) ;;
+  *) tls=(-tls -dns "$release.$ns.svc" -dns "$release.$ns.svc.cluster.local") ;;
+  esac
+  "$out/chartcheck" -f "$rendered" "${tls[@]}"
 done
-go run ./hack/chartcheck -f "$out/e2e.yaml" -dns localhost -ip 127.0.0.1
 
 echo "chart-test: helm-unittest"
 helm unittest --strict "$chart"

@@ -97,22 +97,30 @@ func checkTLS(rendered []byte, dnsNames, ips []string) error {
 }
 
 func decodeAll(rendered []byte) ([]object, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(rendered), 4096)
 	var objs []object
+	return objs, decodeInto(rendered, &objs)
+}
+
+// decodeInto decodes every document of a multi-document render into *out, skipping empty ones.
+func decodeInto[T interface{ kind() string }](rendered []byte, out *[]T) error {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(rendered), 4096)
 	for {
-		var o object
+		var o T
 		err := dec.Decode(&o)
 		if errors.Is(err, io.EOF) {
-			return objs, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("decode rendered manifests: %w", err)
+			return fmt.Errorf("decode rendered manifests: %w", err)
 		}
-		if o.Kind != "" {
-			objs = append(objs, o)
+		if o.kind() != "" {
+			*out = append(*out, o)
 		}
 	}
 }
+
+func (o object) kind() string     { return o.Kind }
+func (d deployment) kind() string { return d.Kind }
 
 func parseCert(b64, field string) (*x509.Certificate, error) {
 	raw, err := base64.StdEncoding.DecodeString(b64)
