@@ -66,22 +66,20 @@ func (c *cache[V]) get(ctx context.Context, key string, fetch func(context.Conte
 }
 
 func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Context) (V, error)) result[V] {
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
+	e, fresh := c.fresh(key)
 	age := c.now().Sub(e.fetched)
 	switch {
-	case ok && e.negative && age < c.cfg.negativeTTL:
+	case fresh && e.negative:
 		return result[V]{val: e.val, status: statusNegative, err: e.err}
-	case ok && !e.negative && age < c.cfg.ttl:
+	case fresh:
 		if age >= c.cfg.ttl*4/5 { // refresh ahead: the next caller should not pay the miss
-			c.group.DoChan(key, c.flight(context.Background(), key, fetch))
+			c.group.DoChan(key, c.flight(context.Background(), key, true, fetch))
 		}
 		return result[V]{val: e.val, status: statusHit}
 	}
 	var err error
 	select {
-	case res := <-c.group.DoChan(key, c.flight(ctx, key, fetch)):
+	case res := <-c.group.DoChan(key, c.flight(ctx, key, false, fetch)):
 		if res.Err == nil || IsNotFound(res.Err) {
 			return result[V]{val: res.Val.(V), status: statusMiss, err: res.Err}
 		}
@@ -89,7 +87,7 @@ func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Co
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	if ok && !e.negative && age < c.cfg.staleFor {
+	if !e.fetched.IsZero() && !e.negative && age < c.cfg.staleFor {
 		return result[V]{val: e.val, status: statusStale, age: age, err: err}
 	}
 	var zero V
@@ -97,9 +95,14 @@ func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Co
 }
 
 // flight is the shared fetch: it stores successes and not-found answers, and leaves the old
-// entry in place on any other error so that it can be served stale.
-func (c *cache[V]) flight(ctx context.Context, key string, fetch func(context.Context) (V, error)) func() (any, error) {
+// entry in place on any other error so that it can be served stale. Unless refreshing, it
+// first re-checks the cache: a caller that missed just before another flight stored its answer
+// must not start a second call.
+func (c *cache[V]) flight(ctx context.Context, key string, refresh bool, fetch func(context.Context) (V, error)) func() (any, error) {
 	return func() (any, error) {
+		if e, ok := c.fresh(key); ok && !refresh {
+			return e.val, e.err
+		}
 		deadline := time.Now().Add(c.cfg.fetchTimeout)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d
@@ -127,4 +130,13 @@ func (c *cache[V]) store(key string, e entry[V]) {
 	if _, exists := c.entries[key]; exists || len(c.entries) < maxEntries {
 		c.entries[key] = e
 	}
+}
+
+// fresh returns key's entry if it is still within its TTL.
+func (c *cache[V]) fresh(key string) (entry[V], bool) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	age := c.now().Sub(e.fetched)
+	return e, ok && ((e.negative && age < c.cfg.negativeTTL) || (!e.negative && age < c.cfg.ttl))
 }

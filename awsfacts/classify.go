@@ -71,12 +71,10 @@ func Classify(err error) Reason {
 	if errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.As(err, &netErr) || errors.As(err, &sendErr) {
 		return ReasonNetwork
 	}
+	// A response arrived but could not be decoded (truncated or malformed XML).
 	var deser *smithy.DeserializationError
-	if errors.As(err, &deser) {
+	if errors.As(err, &deser) || errors.As(err, &respErr) {
 		return ReasonServer
-	}
-	if errors.As(err, &respErr) {
-		return ReasonNetwork
 	}
 	return ReasonUnknown
 }
