@@ -63,7 +63,7 @@ func TestVerifyFindings(t *testing.T) {
 				s.Accounts[ownAccount].OIDCProviders[0].Thumbprints = []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}
 			},
 			want:        []string{"IRSA022/warning"},
-			wantMessage: "public CA chain: AWS likely ignores them",
+			wantMessage: "public CA: AWS likely ignores them",
 		},
 		"a stale thumbprint on a private chain is an error": {
 			roleARN: "arn:aws:iam::111122223333:role/app",
@@ -72,7 +72,7 @@ func TestVerifyFindings(t *testing.T) {
 			},
 			editOptions: func(o *Options) { o.IssuerRoots, o.PublicRoots = o.PublicRoots, []*x509.Certificate{} },
 			want:        []string{"IRSA022/error"},
-			wantMessage: "chain not publicly trusted",
+			wantMessage: "private CA: STS will reject tokens",
 		},
 		"a role created a minute ago whose trust is broken may still be propagating": {
 			roleARN: "arn:aws:iam::111122223333:role/app",

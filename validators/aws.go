@@ -132,15 +132,15 @@ func thumbprintFinding(id Identity, f AWSFacts, c *ChainFacts) Finding {
 	fix := fmt.Sprintf("Run aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn %s --thumbprint-list %s.", f.Provider.ARN, c.Thumbprint)
 	if c.PubliclyTrusted && f.Partition == "aws" {
 		return NewFinding(CheckProviderThumbprint, id.Object,
-			fmt.Sprintf("thumbprints do not match jwks host %s (public CA chain: AWS likely ignores them)", c.Host)).
+			fmt.Sprintf("thumbprints do not match jwks host %s (public CA: AWS likely ignores them)", c.Host)).
 			WithSeverity(SeverityWarning).WithFix(fix)
 	}
-	why := "chain not publicly trusted"
+	why := "private CA: STS will reject tokens"
 	if c.PubliclyTrusted {
-		why = "partition " + f.Partition + " may rely on thumbprints"
+		why = f.Partition + " may check thumbprints, STS may reject"
 	}
 	return NewFinding(CheckProviderThumbprint, id.Object,
-		fmt.Sprintf("thumbprints do not match jwks host %s (%s): STS will reject tokens", c.Host, why)).
+		fmt.Sprintf("thumbprints do not match jwks host %s (%s)", c.Host, why)).
 		WithSeverity(SeverityError).WithFix(fix)
 }
 
