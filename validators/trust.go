@@ -51,7 +51,7 @@ func CheckTrust(obj Object, in TrustInput) []Finding {
 	}
 	policy, err := trustpolicy.Parse([]byte(in.Policy))
 	if err != nil {
-		f := NewFinding(CheckCouldNotVerify, obj, "could not read the role's trust policy: "+err.Error())
+		f := NewFinding(CheckCouldNotVerify, obj, "cannot read the trust policy: "+err.Error())
 		return []Finding{f.WithFix("Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: " + err.Error())}
 	}
 	req := TrustRequest{

@@ -31,15 +31,15 @@ func (d diagnoser) tooBroad() []Finding {
 	other := d.req
 	other.Subject = ServiceAccountSubject(probeName, probeName)
 	if res, allowed := probe(other); allowed {
-		return []Finding{d.broadFinding(res, "any ServiceAccount of the cluster can assume the role")}
+		return []Finding{d.broadFinding(res, "any ServiceAccount can assume the role")}
 	}
 	other.Subject = ServiceAccountSubject(ns, probeName)
 	if res, allowed := probe(other); allowed {
-		return []Finding{d.broadFinding(res, fmt.Sprintf("any ServiceAccount in namespace %s can assume the role", Quote(ns, 40)))}
+		return []Finding{d.broadFinding(res, fmt.Sprintf("any ServiceAccount in %s can assume the role", Quote(ns, 30)))}
 	}
 	other.Subject = ServiceAccountSubject(probeName, name)
 	if res, allowed := probe(other); allowed {
-		return []Finding{d.broadFinding(res, fmt.Sprintf("a ServiceAccount named %s in any namespace can assume the role", Quote(name, 40)))}
+		return []Finding{d.broadFinding(res, fmt.Sprintf("any ServiceAccount named %s can assume the role", Quote(name, 30)))}
 	}
 	want, _ := parseProviderARN(d.req.ProviderARN)
 	other = TrustRequest{
@@ -48,7 +48,7 @@ func (d diagnoser) tooBroad() []Finding {
 		Audience:    d.req.Audience,
 	}
 	if res, allowed := probe(other); allowed {
-		return []Finding{d.broadFinding(res, "tokens from any OIDC provider can assume the role")}
+		return []Finding{d.broadFinding(res, "tokens of any OIDC provider can assume the role")}
 	}
 	return nil
 }
@@ -64,17 +64,29 @@ func (d diagnoser) broadFinding(probe trustpolicy.Result, who string) Finding {
 	}
 	sr := probe.Statements[probe.Deciding[0].Index]
 	s := d.statement(sr.Index)
-	why := "no :sub condition"
+	why, absent := "no :sub condition", ""
 	for _, c := range sr.Conditions {
 		switch {
 		case c.Present && strings.EqualFold(c.Key, subKey):
 			why = fmt.Sprintf("sub %s %s", c.Operator, quoteValues(c.Values))
-		case !c.Present && strings.HasSuffix(strings.ToLower(c.Key), ":sub"):
-			why = fmt.Sprintf("%s %s is true because the key is absent", c.Operator, Quote(c.Key, 40))
+		case !c.Present && c.Matched && absent == "":
+			absent = fmt.Sprintf("%s is true on absent %s", c.Operator, Quote(claimSuffix(c.Key), 12))
 		}
+	}
+	if absent != "" && why == "no :sub condition" {
+		why = absent
 	}
 	if s.Principal != nil && s.Principal.Any {
 		why = `Principal "*"`
 	}
-	return NewFinding(CheckTrustTooBroad, d.obj, fmt.Sprintf("%s (%s: %s)", who, s.Name(), why)).WithFix(fix)
+	return NewFinding(CheckTrustTooBroad, d.obj, fmt.Sprintf("%s (%s: %s)", who, s.Name(), why)).
+		WithFix(fmt.Sprintf("%s lets them in (%s). %s", s.Name(), why, fix))
+}
+
+// claimSuffix is the ":claim" end of a condition key, or the whole key when it has no colon.
+func claimSuffix(key string) string {
+	if i := strings.LastIndexByte(key, ':'); i >= 0 {
+		return key[i:]
+	}
+	return key
 }

@@ -16,29 +16,32 @@ var regionFirstEKS = regexp.MustCompile(`^oidc\.([a-z]{2}(?:-[a-z]+)+-\d+)\.eks\
 var eksIssuer = regexp.MustCompile(`^oidc\.eks\.([a-z0-9-]+)\.([^/]+)/id/([^/]+)$`)
 
 // diagnoseIssuer explains how a trusted issuer host/path (from a principal or a condition key)
-// differs from this cluster's, naming the human mistake where there is a known one.
+// differs from this cluster's, naming the human mistake where there is a known one. It is kept
+// short: it ends up inside a 120-character message.
 func diagnoseIssuer(got, want string) string {
 	switch {
 	case got == want:
 		return ""
 	case strings.HasPrefix(got, "https://"):
-		return fmt.Sprintf("%s includes https://, which IAM never matches", Quote(got, 60))
+		return "includes https://, which IAM never matches"
 	case strings.EqualFold(got, want):
-		return fmt.Sprintf("%s differs from this cluster's issuer in case only; IAM compares it exactly", Quote(got, 60))
-	case strings.TrimSuffix(got, "/") == strings.TrimSuffix(want, "/"):
-		return fmt.Sprintf("%s differs from this cluster's issuer %s by a trailing slash", Quote(got, 60), Quote(want, 60))
+		return "differs from this cluster's issuer in letter case only; IAM compares exactly"
+	case got+"/" == want:
+		return "lacks the trailing slash of this cluster's issuer " + Quote(want, 40)
+	case got == want+"/":
+		return "has a trailing slash that this cluster's issuer " + Quote(want, 40) + " lacks"
 	}
 	if m := regionFirstEKS.FindStringSubmatch(got); m != nil {
-		return fmt.Sprintf("%s uses oidc.%s.eks...; EKS issuers are oidc.eks.%s...", Quote(got, 50), m[1], m[1])
+		return fmt.Sprintf("uses oidc.%s.eks...; EKS issuers are oidc.eks.%s...", m[1], m[1])
 	}
 	g, w := eksIssuer.FindStringSubmatch(got), eksIssuer.FindStringSubmatch(want)
 	if g != nil && w != nil && g[1] == w[1] && g[2] == w[2] {
-		return fmt.Sprintf("trusts another cluster (id %s); this cluster's id is %s", Quote(g[3], 34), w[3])
+		return fmt.Sprintf("is another cluster's issuer (id %s)", Quote(g[3], 36))
 	}
 	if g != nil && w != nil && g[3] == w[3] {
 		return fmt.Sprintf("names region %s; this cluster's issuer is in %s", g[1], w[1])
 	}
-	return fmt.Sprintf("trusts issuer %s; this cluster's is %s", Quote(got, 50), Quote(want, 50))
+	return fmt.Sprintf("names issuer %s, not this cluster's", Quote(got, 50))
 }
 
 // providerFinding explains why no Allow statement's principal is this cluster's provider: the
@@ -68,7 +71,7 @@ func (d diagnoser) providerFinding() Finding {
 			case got.partition != want.partition:
 				first = fmt.Sprintf("%s trusts a provider in partition %s, not %s", s.Name(), got.partition, want.partition)
 			default:
-				first = s.Name() + " " + diagnoseIssuer(got.hostPath, want.hostPath)
+				first = s.Name() + ": provider " + diagnoseIssuer(got.hostPath, want.hostPath)
 			}
 		}
 	}
@@ -105,11 +108,11 @@ func (d diagnoser) diagnoseCondition(c trustpolicy.ConditionResult) (msg, fix st
 	case c.Unsupported:
 		return c.Reason, "Use a valid operator, e.g. " + fixed + "."
 	case !c.Present && strings.HasPrefix(key, "https://"):
-		return fmt.Sprintf("condition key %s starts with https://, so it never matches", Quote(c.Key, 50)), "Drop https:// from the key: " + fixed + "."
+		return "condition key starts with https://, so it never matches", "Drop https:// from the key: " + fixed + "."
 	case !c.Present && !strings.EqualFold(prefix, host) && (claim == "sub" || claim == "aud"):
-		return "condition key " + diagnoseIssuer(prefix, host), "Use this cluster's issuer in the key: " + fixed + "."
+		return ":" + claim + " condition key " + diagnoseIssuer(prefix, host), "Use this cluster's issuer in the key: " + fixed + "."
 	case !c.Present && claim != "sub" && claim != "aud":
-		return fmt.Sprintf("condition key %s is not a claim STS sets; did you mean :%s?", Quote(c.Key, 60), wantKey[len(host)+1:]),
+		return fmt.Sprintf("condition key ends in %s, a claim STS never sets; did you mean \":%s\"?", Quote(":"+claim, 20), wantKey[len(host)+1:]),
 			"Fix the key: " + fixed + "."
 	case !c.Present:
 		return fmt.Sprintf("%s %q: the request has no such key", c.Operator, c.Key), "Use " + fixed + "."
@@ -119,7 +122,7 @@ func (d diagnoser) diagnoseCondition(c trustpolicy.ConditionResult) (msg, fix st
 		for _, v := range c.Values {
 			if strings.ContainsAny(v, "*?") && wildcardMatches(v, c.Actual) {
 				like := strings.Replace(c.Operator, "StringEquals", "StringLike", 1)
-				return fmt.Sprintf("%s compares %s literally; * and ? are wildcards only in StringLike", c.Operator, Quote(v, 50)),
+				return fmt.Sprintf("%s treats * and ? in the :%s value literally; use StringLike", c.Operator, claim),
 					fmt.Sprintf(`Use StringLike for wildcards: %q: {%q: %q}.`, like, c.Key, v)
 			}
 		}
@@ -137,7 +140,7 @@ func (d diagnoser) diagnoseCondition(c trustpolicy.ConditionResult) (msg, fix st
 			}
 		}
 	}
-	return fmt.Sprintf("%s %q wants %s, token has %q", c.Operator, c.Key, quoteValues(c.Values), strings.Join(c.Actual, ",")),
+	return fmt.Sprintf("%s on :%s wants %s, token has %s", c.Operator, claim, quoteValues(c.Values), quoteValues(c.Actual)),
 		"Make the condition match the token: " + fixed + "."
 }
 
