@@ -132,7 +132,7 @@ func thumbprintFinding(id Identity, f AWSFacts, c *ChainFacts) Finding {
 	fix := fmt.Sprintf("Run aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn %s --thumbprint-list %s.", f.Provider.ARN, c.Thumbprint)
 	if c.PubliclyTrusted && f.Partition == "aws" {
 		return NewFinding(CheckProviderThumbprint, id.Object,
-			fmt.Sprintf("thumbprints do not match jwks host %s (public CA: AWS likely ignores them)", c.Host)).
+			fmt.Sprintf("thumbprints do not match %s (public CA: AWS likely ignores them)", c.Host)).
 			WithSeverity(SeverityWarning).WithFix(fix)
 	}
 	why := "private CA: STS will reject tokens"
@@ -140,7 +140,7 @@ func thumbprintFinding(id Identity, f AWSFacts, c *ChainFacts) Finding {
 		why = f.Partition + " may check thumbprints, STS may reject"
 	}
 	return NewFinding(CheckProviderThumbprint, id.Object,
-		fmt.Sprintf("thumbprints do not match jwks host %s (%s)", c.Host, why)).
+		fmt.Sprintf("thumbprints do not match %s (%s)", c.Host, why)).
 		WithSeverity(SeverityError).WithFix(fix)
 }
 

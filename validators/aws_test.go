@@ -64,11 +64,15 @@ func TestCheckAWS(t *testing.T) {
 			want: []string{"IRSA022/warning"}, wantMessage: "(public CA: AWS likely ignores them)",
 		},
 		"a thumbprint mismatch on a private chain is an error": {
-			edit: func(f *AWSFacts) { f.Chain.Thumbprint, f.Chain.PubliclyTrusted = "0000000000000000000000000000000000000000", false },
+			edit: func(f *AWSFacts) {
+				f.Chain.Thumbprint, f.Chain.PubliclyTrusted = "0000000000000000000000000000000000000000", false
+			},
 			want: []string{"IRSA022/error"}, wantMessage: "(private CA: STS will reject tokens)",
 		},
 		"a thumbprint mismatch in aws-cn is an error even on a public chain": {
-			edit: func(f *AWSFacts) { f.Chain.Thumbprint, f.Partition = "0000000000000000000000000000000000000000", "aws-cn" },
+			edit: func(f *AWSFacts) {
+				f.Chain.Thumbprint, f.Partition = "0000000000000000000000000000000000000000", "aws-cn"
+			},
 			want: []string{"IRSA022/error"}, wantMessage: "(aws-cn may check thumbprints, STS may reject)",
 		},
 		"a provider created 30s ago without the audience may still be propagating": {
@@ -92,7 +96,9 @@ func TestCheckAWS(t *testing.T) {
 			want: []string{"IRSA090/info", "IRSA090/info"}, wantMessage: "could not verify the role (throttled)",
 		},
 		"stale data is used and said so": {
-			edit: func(f *AWSFacts) { f.Stale = []StaleFact{{What: "role", Age: 14*time.Minute + 300*time.Millisecond, Reason: "network error"}} },
+			edit: func(f *AWSFacts) {
+				f.Stale = []StaleFact{{What: "role", Age: 14*time.Minute + 300*time.Millisecond, Reason: "network error"}}
+			},
 			want: []string{"IRSA090/info"}, wantMessage: "used role data cached 14m0s ago: refresh failed (network error)",
 		},
 		"a custom audience is checked against the client IDs": {
