@@ -305,3 +305,19 @@ func checkConst(id CheckID) string {
 		CheckTrustTooBroad: "CheckTrustTooBroad", CheckTrustCrossAccount: "CheckTrustCrossAccount",
 		CheckCouldNotVerify: "CheckCouldNotVerify"}[id]
 }
+
+// FuzzCheckTrust checks that no policy, subject or issuer makes the trust checks panic, and that
+// every finding fits in an admission warning.
+func FuzzCheckTrust(f *testing.F) {
+	f.Add(trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sub":"system:serviceaccount:prod:*"}}`), "prod", "my-app", trustIssuer)
+	f.Add(trustDoc("arn:aws:iam::1:oidc-provider/https://x", "sts:AssumeRole", `{"ForAllValues:StringLike":{"nocolon":"*"}}`), "", "", "https://x/")
+	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*"}}`, "a:b", ":", "")
+	f.Fuzz(func(t *testing.T, policy, ns, sa, issuer string) {
+		in := TrustInput{Policy: policy, RoleARN: trustRole, Issuer: issuer, Namespace: ns, ServiceAccount: sa}
+		for _, f := range CheckTrust(Object{Kind: "ServiceAccount", Namespace: ns, Name: sa}, in) {
+			if n := len([]rune(f.String())); n > MaxMessageRunes {
+				t.Fatalf("finding is %d runes: %s", n, f)
+			}
+		}
+	})
+}
