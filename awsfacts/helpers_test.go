@@ -53,7 +53,7 @@ type issuer struct {
 	cert       *x509.Certificate
 }
 
-func startIssuer(t *testing.T) *issuer {
+func startIssuer(t testing.TB) *issuer {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
@@ -139,7 +139,7 @@ type env struct {
 	reg       *prometheus.Registry
 }
 
-func newEnv(t *testing.T, edit func(*fakeaws.State)) *env {
+func newEnv(t testing.TB, edit func(*fakeaws.State)) *env {
 	t.Helper()
 	iss := startIssuer(t)
 	text := strings.NewReplacer("HOSTPATH", validators.IssuerHostPath(iss.url), "ISSUER", iss.url, "THUMB", iss.thumbprint).Replace(baseState)
@@ -165,7 +165,7 @@ func (e *env) config() aws.Config {
 }
 
 // verifier builds a Verifier on the fake whose issuer chain counts as publicly trusted.
-func (e *env) verifier(t *testing.T, edit func(*Options)) *Verifier {
+func (e *env) verifier(t testing.TB, edit func(*Options)) *Verifier {
 	t.Helper()
 	opts := Options{Clock: e.clock.Now, Registerer: e.reg, PublicRoots: []*x509.Certificate{e.issuer.cert}}
 	if edit != nil {

@@ -150,3 +150,26 @@ func TestCheckAWSMismatchFixNamesTheExactARN(t *testing.T) {
 		t.Errorf("got %+v, want fix %q", got, want)
 	}
 }
+
+// FuzzCheckAWS: the role ARN, policy, host and thumbprint all come from users or the network;
+// no input may panic or produce a finding that breaks the warning-header rules.
+func FuzzCheckAWS(f *testing.F) {
+	f.Add(awsTestRole, "arn:aws:iam::111122223333:role/teams/app", goodTrust(), "oidc.eks.us-west-2.amazonaws.com", awsTestThumb, "sts.amazonaws.com", false)
+	f.Add("arn:aws:iam::111122223333:role/a\nb", "", "{", "h\x00st:443", "zz", "", true)
+	f.Fuzz(func(t *testing.T, roleARN, realARN, policy, host, thumb, aud string, public bool) {
+		facts := goodFacts()
+		facts.Role.ARN, facts.Role.TrustPolicy = realARN, policy
+		facts.Chain = &ChainFacts{Host: host, Thumbprint: thumb, PubliclyTrusted: public}
+		facts.Unverified = []Unverified{{What: host, Reason: thumb}}
+		id := Identity{Object: Object{Kind: "ServiceAccount", Namespace: "shop", Name: "app"}, Namespace: "shop", ServiceAccount: "app",
+			RoleARN: roleARN, Issuer: awsTestIssuer, Audience: aud}
+		for _, g := range CheckAWS(id, facts) {
+			if n := len([]rune(g.String())); n > MaxMessageRunes {
+				t.Errorf("%q has %d runes", g.String(), n)
+			}
+			if strings.ContainsAny(g.Message, "\n\r\x00") {
+				t.Errorf("control character in %q", g.Message)
+			}
+		}
+	})
+}

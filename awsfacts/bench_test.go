@@ -1,0 +1,35 @@
+package awsfacts
+
+import (
+	"fmt"
+	"testing"
+
+	"golang.org/x/time/rate"
+)
+
+// BenchmarkVerifyWarm is the admission hot path: every fact cached, no AWS call.
+func BenchmarkVerifyWarm(b *testing.B) {
+	e := newEnv(b, nil)
+	v := e.verifier(b, func(o *Options) { o.RateLimit = rate.Inf })
+	ctx := b.Context()
+	id := e.identity(appRole)
+	v.Verify(ctx, id)
+	b.ResetTimer()
+	for b.Loop() {
+		v.Verify(ctx, id)
+	}
+}
+
+// BenchmarkVerifyCold pays one GetRole round trip to the loopback fake per call (provider and
+// thumbprint stay cached): the floor under a real IAM round trip.
+func BenchmarkVerifyCold(b *testing.B) {
+	e := newEnv(b, nil)
+	v := e.verifier(b, func(o *Options) { o.RateLimit = rate.Inf })
+	ctx := b.Context()
+	v.Verify(ctx, e.identity(appRole))
+	i := 0
+	for b.Loop() {
+		i++
+		v.Verify(ctx, e.identity(fmt.Sprintf("arn:aws:iam::111122223333:role/cold-%d", i)))
+	}
+}
