@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -114,11 +115,17 @@ func checkRoleARNValue(obj Object, v string) []Finding {
 			WithPredictedError(NoSTSCall).
 			WithFix("Set eks.amazonaws.com/role-arn to the role's ARN, e.g. arn:aws:iam::111122223333:role/my-app, or remove the annotation.")}
 	}
-	f := NewFinding(CheckRoleARNInvalid, obj, "role-arn "+Quote(v, 48)+" "+ae.Problem)
+	// Show the value when the whole problem still fits; otherwise the problem matters more
+	// (the fix quotes the value).
+	msg := "role-arn " + Quote(v, 48) + " " + ae.Problem
+	if utf8.RuneCountInString(msg) > MaxMessageRunes-len(CheckRoleARNInvalid)-2 {
+		msg = "role-arn " + ae.Problem
+	}
+	f := NewFinding(CheckRoleARNInvalid, obj, msg)
 	if ae.Suggestion != "" {
 		return []Finding{f.WithFix("Set eks.amazonaws.com/role-arn to " + ae.Suggestion + ".")}
 	}
-	return []Finding{f.WithFix("Fix eks.amazonaws.com/role-arn: it " + ae.Problem +
+	return []Finding{f.WithFix("Fix eks.amazonaws.com/role-arn " + Quote(v, 200) + ": it " + ae.Problem +
 		". The form is arn:<partition>:iam::<12-digit account>:role/<path><name>, e.g. arn:aws:iam::111122223333:role/my-app.")}
 }
 

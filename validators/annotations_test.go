@@ -44,12 +44,17 @@ func TestCheckServiceAccount(t *testing.T) {
 		},
 		"the seed's ARN with an extra colon": {
 			annotations: map[string]string{AnnotationRoleARN: "arn:aws:iam::::1234567890:role/example"},
-			want: `IRSA001 error: role-arn "arn:aws:iam::::1234567890:role/example" has 2 extra ":" before the resource; expected "iam::<accou... | ` +
-				`Fix eks.amazonaws.com/role-arn: it has 2 extra ":" before the resource; expected "iam::<account>:role/..."; has account ID "1234567890" with 10 digits; AWS account IDs have exactly 12. The form is arn:<partition>:iam::<12-digit account>:role/<path><name>, e.g. arn:aws:iam::111122223333:role/my-app.`,
+			want: `IRSA001 error: role-arn has 2 extra ":" around the account ID; has account ID "1234567890" with 10 digits, not 12 | ` +
+				`Fix eks.amazonaws.com/role-arn "arn:aws:iam::::1234567890:role/example": it has 2 extra ":" around the account ID; has account ID "1234567890" with 10 digits, not 12. The form is arn:<partition>:iam::<12-digit account>:role/<path><name>, e.g. arn:aws:iam::111122223333:role/my-app.`,
 		},
 		"a region in the ARN gets the corrected ARN as the fix": {
 			annotations: map[string]string{AnnotationRoleARN: "arn:aws:iam:eu-west-1:111122223333:role/orders"},
-			want: `IRSA001 error: role-arn "arn:aws:iam:eu-west-1:111122223333:role/orders" has region "eu-west-1"; IAM is global, so the regi... | ` +
+			want: `IRSA001 error: role-arn has region "eu-west-1"; IAM is global, so the region field must be empty | ` +
+				`Set eks.amazonaws.com/role-arn to arn:aws:iam::111122223333:role/orders.`,
+		},
+		"a trailing space shows the value": {
+			annotations: map[string]string{AnnotationRoleARN: "arn:aws:iam::111122223333:role/orders "},
+			want: `IRSA001 error: role-arn "arn:aws:iam::111122223333:role/orders " has leading or trailing white space | ` +
 				`Set eks.amazonaws.com/role-arn to arn:aws:iam::111122223333:role/orders.`,
 		},
 		"an empty role-arn means nothing is injected": {

@@ -197,7 +197,7 @@ func checkAccountFields(fields []string, add func(string, ...any), guessable *bo
 				nonEmpty = append(nonEmpty, f)
 			}
 		}
-		add(`has %d extra ":" before the resource; expected "iam::<account>:role/..."`, len(fields)-2)
+		add(`has %d extra ":" around the account ID`, len(fields)-2)
 		if len(nonEmpty) == 0 {
 			*guessable = false
 			return ""
@@ -210,7 +210,7 @@ func checkAccountFields(fields []string, add func(string, ...any), guessable *bo
 		add("has an empty account ID; expected 12 digits")
 		*guessable = false
 	case isDigits(account):
-		add("has account ID %s with %d digits; AWS account IDs have exactly 12", Quote(account, 20), len(account))
+		add("has account ID %s with %d digits, not 12", Quote(account, 20), len(account))
 		*guessable = false
 	case len(stripped) == 12 && isDigits(stripped):
 		add("has account ID %s; write the 12 digits without separators", Quote(account, 20))

@@ -65,11 +65,11 @@ func TestParseRoleARNRejects(t *testing.T) {
 	}{
 		"the seed's ARN with extra colons and a 10-digit account": {
 			in:      "arn:aws:iam::::1234567890:role/example",
-			problem: `has 2 extra ":" before the resource; expected "iam::<account>:role/..."; has account ID "1234567890" with 10 digits; AWS account IDs have exactly 12`,
+			problem: `has 2 extra ":" around the account ID; has account ID "1234567890" with 10 digits, not 12`,
 		},
 		"extra colons around a valid account": {
 			in:         "arn:aws:iam:::111122223333:role/example",
-			problem:    `has 1 extra ":" before the resource; expected "iam::<account>:role/..."`,
+			problem:    `has 1 extra ":" around the account ID`,
 			suggestion: "arn:aws:iam::111122223333:role/example",
 		},
 		"a trailing newline from a heredoc": {
@@ -128,7 +128,7 @@ func TestParseRoleARNRejects(t *testing.T) {
 		},
 		"an 11-digit account": {
 			in:      "arn:aws:iam::11112222333:role/my-app",
-			problem: `has account ID "11112222333" with 11 digits; AWS account IDs have exactly 12`,
+			problem: `has account ID "11112222333" with 11 digits, not 12`,
 		},
 		"an account written with dashes as the console shows it": {
 			in:         "arn:aws:iam::1111-2222-3333:role/my-app",
