@@ -26,6 +26,7 @@ Every check is documented in docs/checks.md.`,
 	}
 	root.AddCommand(
 		newVersionCommand(),
+		newLintCommand(),
 	)
 	return root
 }

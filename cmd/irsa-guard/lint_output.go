@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/irsa-guard/irsa-guard/validators"
+)
+
+// lintFinding is a finding as `lint -o json` prints it: the public Finding shape plus where
+// the object is in the input.
+type lintFinding struct {
+	validators.Finding
+	Source string `json:"source"`
+}
+
+// writeJSON prints {"findings":[...]}; the array is never null so scripts can index it.
+func writeJSON(w io.Writer, results []objectResult) error {
+	out := struct {
+		Findings []lintFinding `json:"findings"`
+	}{Findings: []lintFinding{}}
+	for _, r := range results {
+		for _, f := range r.findings {
+			out.Findings = append(out.Findings, lintFinding{Finding: f, Source: sourceOf(r.object)})
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+// detailIndent lines up a finding's details under its message.
+const detailIndent = "                   "
+
+// writeText prints findings grouped per object, then one summary line.
+func writeText(w io.Writer, results []objectResult) error {
+	var b strings.Builder
+	counts := map[validators.Severity]int{}
+	withFindings := 0
+	for _, r := range results {
+		if len(r.findings) == 0 {
+			continue
+		}
+		withFindings++
+		header := r.object.Ref().String()
+		fmt.Fprintf(&b, "%s  (%s)\n", header, sourceOf(r.object))
+		for _, f := range r.findings {
+			counts[f.Severity]++
+			fmt.Fprintf(&b, "  %-7s %s  %s\n", f.Severity, f.Check, f.Message)
+			switch rest := strings.TrimPrefix(f.Object, header); {
+			case f.Object == header:
+			case rest != f.Object: // " container app"
+				fmt.Fprintf(&b, "%sin:%s\n", detailIndent, rest)
+			default:
+				fmt.Fprintf(&b, "%sin: %s\n", detailIndent, f.Object)
+			}
+			if f.PredictedError != "" {
+				fmt.Fprintf(&b, "%sAWS error: %s\n", detailIndent, f.PredictedError)
+			}
+			fmt.Fprintf(&b, "%sfix: %s\n", detailIndent, f.Fix)
+		}
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "%d %s checked, %d with findings: %d %s, %d %s, %d info\n",
+		len(results), plural(len(results), "object", "objects"), withFindings,
+		counts[validators.SeverityError], plural(counts[validators.SeverityError], "error", "errors"),
+		counts[validators.SeverityWarning], plural(counts[validators.SeverityWarning], "warning", "warnings"),
+		counts[validators.SeverityInfo])
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
