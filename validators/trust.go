@@ -235,10 +235,10 @@ func parseProviderARN(s string) (providerARN, bool) {
 func ParseProviderARN(s string) (hostPath string, err error) {
 	p, ok := parseProviderARN(s)
 	if !ok || p.partition == "" || len(p.account) != 12 || strings.Trim(p.account, "0123456789") != "" {
-		return "", fmt.Errorf("%s is not an IAM OIDC provider ARN; expected arn:<partition>:iam::<12-digit account>:oidc-provider/<issuer without https://>, e.g. arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E", Quote(s, 80))
+		return "", fmt.Errorf("%s is not an IAM OIDC provider ARN; expected arn:<partition>:iam::<12-digit account>:oidc-provider/<issuer without https://>, e.g. arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E", Quote(s, 300))
 	}
 	if strings.HasPrefix(p.hostPath, "https://") {
-		return "", fmt.Errorf("provider ARN %s must not contain https://; use %s", Quote(s, 80), strings.Replace(s, "oidc-provider/https://", "oidc-provider/", 1))
+		return "", fmt.Errorf("provider ARN %s must not contain https://; use %s", Quote(s, 300), strings.Replace(s, "oidc-provider/https://", "oidc-provider/", 1))
 	}
 	return p.hostPath, nil
 }

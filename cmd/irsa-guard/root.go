@@ -27,6 +27,8 @@ Every check is documented in docs/checks.md.`,
 	root.AddCommand(
 		newVersionCommand(),
 		newLintCommand(),
+		newTrustCommand(),
+		newDevCommand(),
 	)
 	return root
 }
