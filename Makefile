@@ -31,9 +31,16 @@ fuzz: ## Run every fuzz target briefly (FUZZTIME each)
 .PHONY: test
 test: lint unit fuzz chart-test image-build-check ## Everything CI runs: lint, tests, brief fuzzing, chart and image checks
 
+# EXAMPLE_ISSUER is the OIDC issuer of the example cluster the trust-policy examples trust.
+EXAMPLE_ISSUER := https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
+
 .PHONY: examples
-examples: build ## Lint the example manifests offline (the README's first command for now)
+examples: build ## Lint the example manifests offline, then each trust-policy example (IRSA030-035)
 	bin/irsa-guard lint -f examples/ --offline || true
+	@for d in examples/trust/*/; do \
+	  echo; echo "== bin/irsa-guard lint -f $$d --trust-policy $${d}trust-policy.json --issuer $(EXAMPLE_ISSUER)"; \
+	  bin/irsa-guard lint -f $$d --trust-policy $${d}trust-policy.json --issuer $(EXAMPLE_ISSUER) || true; \
+	done
 
 IMAGE ?= ghcr.io/irsa-guard/irsa-guard:$(VERSION)
 

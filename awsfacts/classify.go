@@ -5,6 +5,7 @@ package awsfacts
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
@@ -26,6 +27,7 @@ const (
 	ReasonAccessDenied Reason = "irsa-guard's own access denied"
 	ReasonNetwork      Reason = "network error"
 	ReasonServer       Reason = "AWS server error"
+	ReasonUntrustedTLS Reason = "TLS certificate not trusted" // the issuer's, when reading its discovery document
 	ReasonUnknown      Reason = "unexpected error"
 )
 
@@ -47,6 +49,10 @@ func Classify(err error) Reason {
 			code == "ExpiredToken", code == "ExpiredTokenException", code == "SignatureDoesNotMatch", code == "UnrecognizedClientException":
 			return ReasonAccessDenied
 		}
+	}
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
+		return ReasonUntrustedTLS
 	}
 	if errors.Is(err, ErrRateLimited) {
 		return ReasonThrottled
@@ -97,6 +103,8 @@ func (r Reason) Label() string {
 		return "network"
 	case ReasonServer:
 		return "server_error"
+	case ReasonUntrustedTLS:
+		return "untrusted_tls"
 	case "":
 		return "ok"
 	}

@@ -28,9 +28,10 @@ func TestClassifySDKErrors(t *testing.T) {
 		"an answer slower than the deadline is timeout":   {role: "app", fault: &fakeaws.Fault{API: "GetRole", Latency: time.Second}, timeout: 50 * time.Millisecond, want: ReasonTimeout},
 		"InvalidInput is neither a finding nor transient": {role: "app", fault: &fakeaws.Fault{API: "GetRole", Error: "InvalidInput"}, want: ReasonUnknown},
 	}
+	iss := startIssuer(t, fakeaws.OIDCIssuerOptions{})
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, nil)
+			e := newEnvOn(t, iss, nil)
 			if tc.fault != nil {
 				if err := e.aws.SetFaults(*tc.fault); err != nil {
 					t.Fatal(err)

@@ -2,14 +2,8 @@ package awsfacts
 
 import (
 	"context"
-	"crypto/sha1" //nolint:gosec // thumbprints are SHA-1
 	"crypto/x509"
-	"encoding/hex"
-	"fmt"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
+	"encoding/pem"
 	"strings"
 	"sync"
 	"testing"
@@ -45,28 +39,28 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// issuer is an HTTPS OIDC issuer on loopback serving a discovery document and JWKS.
+// issuer is fakeaws's HTTPS OIDC issuer (root -> intermediate -> leaf) and the facts the
+// tests compare with.
 type issuer struct {
-	srv        *httptest.Server
+	*fakeaws.OIDCIssuer
 	url        string
-	thumbprint string
-	cert       *x509.Certificate
+	thumbprint string // of the jwks_uri host's chain, what IAM should hold
+	root       *x509.Certificate
 }
 
-func startIssuer(t testing.TB) *issuer {
+func startIssuer(t testing.TB, opts fakeaws.OIDCIssuerOptions) *issuer {
 	t.Helper()
-	mux := http.NewServeMux()
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short by peerChain are expected
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q,"response_types_supported":["id_token"],"subject_types_supported":["public"],"id_token_signing_alg_values_supported":["RS256"]}`, srv.URL, srv.URL+"/keys")
-	})
-	mux.HandleFunc("/keys", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `{"keys":[]}`) })
-	cert := srv.Certificate()
-	sum := sha1.Sum(cert.Raw) //nolint:gosec // thumbprints are SHA-1
-	return &issuer{srv: srv, url: srv.URL, thumbprint: hex.EncodeToString(sum[:]), cert: cert}
+	o, err := fakeaws.NewOIDCIssuer(opts)
+	if err != nil {
+		t.Fatalf("NewOIDCIssuer: %v", err)
+	}
+	t.Cleanup(o.Close)
+	block, _ := pem.Decode(o.RootPEM())
+	root, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatalf("parse the fake issuer's root: %v", err)
+	}
+	return &issuer{OIDCIssuer: o, url: o.URL(), thumbprint: o.JWKSThumbprint(), root: root}
 }
 
 // baseState is a realistic account: an IRSA role for shop/app, a role with a path, a role whose
@@ -141,7 +135,17 @@ type env struct {
 
 func newEnv(t testing.TB, edit func(*fakeaws.State)) *env {
 	t.Helper()
-	iss := startIssuer(t)
+	return newEnvWithIssuer(t, fakeaws.OIDCIssuerOptions{}, edit)
+}
+
+func newEnvWithIssuer(t testing.TB, opts fakeaws.OIDCIssuerOptions, edit func(*fakeaws.State)) *env {
+	t.Helper()
+	return newEnvOn(t, startIssuer(t, opts), edit)
+}
+
+// newEnvOn shares one issuer between subtests: generating its RSA key and chain is the slow part.
+func newEnvOn(t testing.TB, iss *issuer, edit func(*fakeaws.State)) *env {
+	t.Helper()
 	text := strings.NewReplacer("HOSTPATH", validators.IssuerHostPath(iss.url), "ISSUER", iss.url, "THUMB", iss.thumbprint).Replace(baseState)
 	st, err := fakeaws.ParseState([]byte(text))
 	if err != nil {
@@ -167,7 +171,7 @@ func (e *env) config() aws.Config {
 // verifier builds a Verifier on the fake whose issuer chain counts as publicly trusted.
 func (e *env) verifier(t testing.TB, edit func(*Options)) *Verifier {
 	t.Helper()
-	opts := Options{Clock: e.clock.Now, Registerer: e.reg, PublicRoots: []*x509.Certificate{e.issuer.cert}}
+	opts := Options{Clock: e.clock.Now, Registerer: e.reg, PublicRoots: []*x509.Certificate{e.issuer.root}}
 	if edit != nil {
 		edit(&opts)
 	}

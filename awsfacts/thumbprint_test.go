@@ -71,11 +71,11 @@ func TestChainFacts(t *testing.T) {
 		c, err := newChainFetcher(public, issuerRoots).fetch(testContext(t), e.issuer.url)
 		return c.Thumbprint, c.PubliclyTrusted, err
 	}
-	thumb, public, err := fetch([]*x509.Certificate{e.issuer.cert}, nil)
+	thumb, public, err := fetch([]*x509.Certificate{e.issuer.root}, nil)
 	if err != nil || thumb != e.issuer.thumbprint || !public {
 		t.Errorf("with the issuer's CA as public: thumbprint %s public %v err %v; want %s true", thumb, public, err, e.issuer.thumbprint)
 	}
-	thumb, public, err = fetch([]*x509.Certificate{}, []*x509.Certificate{e.issuer.cert})
+	thumb, public, err = fetch([]*x509.Certificate{}, []*x509.Certificate{e.issuer.root})
 	if err != nil || thumb != e.issuer.thumbprint || public {
 		t.Errorf("with the issuer's CA as private: thumbprint %s public %v err %v; want %s false", thumb, public, err, e.issuer.thumbprint)
 	}

@@ -112,9 +112,10 @@ func TestVerifyFindings(t *testing.T) {
 			want:    []string{},
 		},
 	}
+	iss := startIssuer(t, fakeaws.OIDCIssuerOptions{})
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, tc.editState)
+			e := newEnvOn(t, iss, tc.editState)
 			v := e.verifier(t, tc.editOptions)
 			id := e.identity(tc.roleARN)
 			id.Audience = tc.audience
@@ -177,5 +178,78 @@ func TestGetRoleDecodesPolicyOnce(t *testing.T) {
 	}
 	if facts.ARN != "arn:aws:iam::111122223333:role/percent" || !facts.CreateDate.Equal(fakeaws.DefaultCreateDate()) {
 		t.Errorf("facts = %+v", facts)
+	}
+}
+
+func TestVerifyThumbprintAgainstTheJWKSHost(t *testing.T) {
+	tests := map[string]struct {
+		issuer      fakeaws.OIDCIssuerOptions
+		pin         func(*issuer) string // the thumbprint IAM holds
+		private     bool
+		want        []string
+		wantMessage string
+	}{
+		"the top intermediate of the jwks host matches": {
+			pin:  func(i *issuer) string { return i.JWKSThumbprint() },
+			want: []string{},
+		},
+		"keys on another host: pinning the issuer host's chain is not enough": {
+			issuer:  fakeaws.OIDCIssuerOptions{SeparateJWKSHost: true},
+			pin:     func(i *issuer) string { return i.Thumbprint() },
+			private: true,
+			want:    []string{"IRSA022/error"},
+		},
+		"keys on another host: the jwks host's thumbprint matches": {
+			issuer: fakeaws.OIDCIssuerOptions{SeparateJWKSHost: true},
+			pin:    func(i *issuer) string { return i.JWKSThumbprint() },
+			want:   []string{},
+		},
+		"a server that omits its intermediate cannot be read and says why": {
+			issuer:      fakeaws.OIDCIssuerOptions{OmitIntermediate: true},
+			pin:         func(i *issuer) string { return i.JWKSThumbprint() },
+			want:        []string{"IRSA090/info"},
+			wantMessage: "could not verify the issuer's TLS thumbprint (TLS certificate not trusted)",
+		},
+		"a server that also sends its root is pinned by the root": {
+			issuer: fakeaws.OIDCIssuerOptions{IncludeRoot: true},
+			pin:    func(i *issuer) string { return i.JWKSThumbprint() },
+			want:   []string{},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			iss := startIssuer(t, tc.issuer)
+			e := newEnvOn(t, iss, func(s *fakeaws.State) {
+				s.Accounts[ownAccount].OIDCProviders[0].Thumbprints = []string{tc.pin(iss)}
+			})
+			v := e.verifier(t, func(o *Options) {
+				if tc.private {
+					o.IssuerRoots, o.PublicRoots = o.PublicRoots, []*x509.Certificate{}
+				}
+			})
+			got := v.Verify(testContext(t), e.identity(appRole))
+			if s := summary(got); !slices.Equal(s, tc.want) {
+				t.Fatalf("findings = %v, want %v", got, tc.want)
+			}
+			if tc.wantMessage != "" && got[0].Message != tc.wantMessage {
+				t.Errorf("message = %q, want %q", got[0].Message, tc.wantMessage)
+			}
+		})
+	}
+}
+
+func TestVerifyNoticesARotatedChainAfterTheCacheExpires(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.verifier(t, nil)
+	ctx := testContext(t)
+	if got := v.Verify(ctx, e.identity(appRole)); len(got) != 0 {
+		t.Fatalf("findings before rotation = %v", got)
+	}
+	if err := e.issuer.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(11 * time.Minute)
+	if got := summary(v.Verify(ctx, e.identity(appRole))); !slices.Equal(got, []string{"IRSA022/warning"}) {
+		t.Errorf("findings after rotation = %v, want the public-CA IRSA022 warning", got)
 	}
 }
