@@ -41,6 +41,7 @@ func (s *Server) queryActions() map[string]queryAction {
 		"GetRole":                    {iamXMLNS, "2010-05-08", s.getRole},
 		"GetOpenIDConnectProvider":   {iamXMLNS, "2010-05-08", s.getOIDCProvider},
 		"ListOpenIDConnectProviders": {iamXMLNS, "2010-05-08", s.listOIDCProviders},
+		"ListRoles":                  {iamXMLNS, "2010-05-08", s.listRoles},
 		"GetCallerIdentity":          {stsXMLNS, "2011-06-15", s.getCallerIdentity},
 		"AssumeRole":                 {stsXMLNS, "2011-06-15", s.assumeRole},
 	}
