@@ -28,6 +28,8 @@ Every check is documented in docs/checks.md.`,
 		newVersionCommand(),
 		newLintCommand(),
 		newTrustCommand(),
+		newDevCommand(),
+		newAWSStateCommand(),
 	)
 	return root
 }
