@@ -49,6 +49,10 @@ type Options struct {
 	// IssuerRoots are extra CAs trusted to fetch the issuer's discovery document (private
 	// issuers); they never make a chain count as publicly trusted.
 	IssuerRoots []*x509.Certificate
+	// SkipThumbprint leaves out IRSA022, which reads the live issuer's TLS chain: `lint
+	// --aws-state` checks against a state file that holds no chain, usually where the issuer is
+	// unreachable.
+	SkipThumbprint bool
 }
 
 func (o *Options) defaults() {

@@ -47,6 +47,9 @@ func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validat
 		})
 	})
 	wg.Go(func() {
+		if v.opts.SkipThumbprint {
+			return
+		}
 		chain = v.thumbs.get(ctx, id.Issuer, func(ctx context.Context) (validators.ChainFacts, error) {
 			start := time.Now()
 			c, err := v.chains.fetch(ctx, id.Issuer)
@@ -59,7 +62,7 @@ func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validat
 	log := logr.FromContextOrDiscard(ctx).WithValues("roleARN", id.RoleARN, "providerARN", providerARN)
 	facts.Role, facts.RoleNotFound = settle(log, &facts, "role", role)
 	facts.Provider, facts.ProviderNotFound = settle(log, &facts, "OIDC provider", provider)
-	if facts.Provider != nil {
+	if facts.Provider != nil && !v.opts.SkipThumbprint {
 		facts.Chain, _ = settle(log, &facts, "issuer's TLS thumbprint", chain)
 	}
 	return validators.CheckAWS(id, facts)

@@ -21,6 +21,7 @@ type lintOptions struct {
 	offline     bool
 	trustPolicy string
 	issuer      string
+	live        liveLintOptions // the AWS-backed checks, lint_aws.go
 }
 
 func newLintCommand() *cobra.Command {
@@ -49,6 +50,7 @@ Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable inp
 	f.StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
 	f.BoolVar(&opts.offline, "offline", false, "run only the checks that need no AWS access")
 	f.StringVar(&opts.trustPolicy, "trust-policy", "", "IAM trust policy JSON of the roles the ServiceAccounts name (needs --issuer)")
+	addLiveLintFlags(f, &opts.live)
 	f.StringVar(&opts.issuer, "issuer", "", "the cluster's OIDC issuer URL, e.g. https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E")
 	return cmd
 }
@@ -64,6 +66,12 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions) error {
 	if err != nil {
 		return err
 	}
+	live, stop, err := liveChecks(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	checks = append(checks, live...)
 	var objs []manifest.Object
 	for _, path := range opts.files {
 		o, err := manifest.ReadPath(path, cmd.InOrStdin())
