@@ -63,3 +63,7 @@ image: ## Build the container image IMAGE (needs a Docker engine)
 .PHONY: image-build-check
 image-build-check: ## Run the Dockerfile's build step without Docker and check the binary
 	@bash hack/image-build-check.sh
+
+.PHONY: fake-aws
+fake-aws: build ## Serve examples/demo/aws-state.yaml as a local fake IAM/STS/EKS (prints the AWS_* env)
+	bin/irsa-guard dev fake-aws --state examples/demo/aws-state.yaml --oidc-issuer
