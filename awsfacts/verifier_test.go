@@ -27,7 +27,7 @@ func TestVerifyFindings(t *testing.T) {
 		"a role that does not exist is IRSA010": {
 			roleARN:     "arn:aws:iam::111122223333:role/ap",
 			want:        []string{"IRSA010/error"},
-			wantMessage: `IAM role "ap" does not exist`,
+			wantMessage: `IAM role "ap" does not exist in account 111122223333`,
 		},
 		"an annotation without the role's path is IRSA011": {
 			roleARN:     "arn:aws:iam::111122223333:role/Team-Writer",

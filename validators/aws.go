@@ -84,8 +84,9 @@ func CheckAWS(id Identity, f AWSFacts) []Finding {
 
 func checkRole(id Identity, f AWSFacts) []Finding {
 	if f.RoleNotFound {
+		r, _ := ParseRoleARN(id.RoleARN)
 		return []Finding{NewFinding(CheckRoleNotFound, id.Object,
-			fmt.Sprintf("IAM role %s does not exist", Quote(roleNameOf(id.RoleARN), 64)))}
+			fmt.Sprintf("IAM role %s does not exist in account %s", Quote(r.Name, 64), r.Account))}
 	}
 	if f.Role == nil {
 		return nil
@@ -106,8 +107,10 @@ func checkRole(id Identity, f AWSFacts) []Finding {
 func checkProvider(id Identity, f AWSFacts) []Finding {
 	if f.ProviderNotFound {
 		msg := strings.Replace(STSNoOIDCProvider, "<issuer>", id.Issuer, 1)
+		r, _ := ParseRoleARN(id.RoleARN)
 		return []Finding{NewFinding(CheckProviderMissing, id.Object,
-			fmt.Sprintf("no IAM OIDC provider for %s in the role's account", id.Issuer)).WithPredictedError(msg)}
+			fmt.Sprintf("no IAM OIDC provider for the cluster's issuer in the role's account %s", r.Account)).WithPredictedError(msg).
+			WithFix(fmt.Sprintf("Create an IAM OIDC provider for %s in account %s (eksctl utils associate-iam-oidc-provider --cluster CLUSTER --approve).", id.Issuer, r.Account))}
 	}
 	if f.Provider == nil {
 		return nil
@@ -162,12 +165,4 @@ func propagating(fs []Finding, what string, created, now time.Time) []Finding {
 
 func containsFold(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), s) })
-}
-
-// roleNameOf is the last path segment of a role ARN, for messages only.
-func roleNameOf(arn string) string {
-	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
-		return arn[i+1:]
-	}
-	return arn
 }

@@ -45,7 +45,7 @@ func TestCheckAWS(t *testing.T) {
 		},
 		"a role IAM does not know is IRSA010": {
 			edit: func(f *AWSFacts) { f.Role, f.RoleNotFound = nil, true },
-			want: []string{"IRSA010/error"}, wantMessage: `IAM role "app" does not exist`,
+			want: []string{"IRSA010/error"}, wantMessage: `IAM role "app" does not exist in account 111122223333`,
 		},
 		"a role whose real ARN has a path is IRSA011": {
 			edit: func(f *AWSFacts) { f.Role.ARN = "arn:aws:iam::111122223333:role/teams/app" },
@@ -53,7 +53,7 @@ func TestCheckAWS(t *testing.T) {
 		},
 		"a missing provider is IRSA020": {
 			edit: func(f *AWSFacts) { f.Provider, f.ProviderNotFound = nil, true },
-			want: []string{"IRSA020/error"}, wantMessage: "no IAM OIDC provider for " + awsTestIssuer,
+			want: []string{"IRSA020/error"}, wantMessage: "no IAM OIDC provider for the cluster's issuer in the role's account 111122223333",
 		},
 		"a provider without sts.amazonaws.com is IRSA021": {
 			edit: func(f *AWSFacts) { f.Provider.ClientIDs = []string{"sts.amazonaws.com.cn"} },
