@@ -30,8 +30,9 @@ const (
 	// DefaultTokenExpirationSeconds is PIW's --token-expiration default, used when the
 	// annotation does not parse.
 	DefaultTokenExpirationSeconds = 86400
-	// MaxTokenExpirationSeconds is Kubernetes' limit on a projected token's expirationSeconds
-	// (2^32); the API server rejects a pod asking for more.
+	// MaxTokenExpirationSeconds is Kubernetes' limit on a projected token's expirationSeconds:
+	// the API server rejects a pod asking for more ("may not specify a duration larger than 2^32
+	// seconds", pkg/apis/core/validation/validation.go, v1.37.2).
 	MaxTokenExpirationSeconds = 1 << 32
 )
 
