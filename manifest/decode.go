@@ -74,6 +74,9 @@ func decodeObject(body []byte, loc Object) (Object, bool, error) {
 	}
 	o := loc
 	o.APIVersion, o.Kind, o.Namespace, o.Name = h.APIVersion, h.Kind, h.Metadata.Namespace, h.Metadata.Name
+	if o.Name == "" && h.Metadata.GenerateName != "" {
+		o.Name = h.Metadata.GenerateName + "*" // as validators.PodObject names it
+	}
 	group, _, _ := strings.Cut(h.APIVersion, "/")
 	if !strings.Contains(h.APIVersion, "/") {
 		group = ""

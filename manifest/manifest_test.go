@@ -103,6 +103,10 @@ items:
 			want: "ServiceAccount shop/a v1 sa= at m.yaml document 1 item 1 (line 1) annotations=0\n" +
 				"Pod shop/p v1 sa=default at m.yaml document 1 item 3 (line 1) containers=1 podAnnotations=0",
 		},
+		"a Job with only generateName, as kubectl create takes it": {
+			in:   "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: backup-, namespace: ops}\nspec: {template: {spec: {containers: [{name: b}]}}}\n",
+			want: "Job ops/backup-* batch/v1 sa=default at m.yaml document 1 (line 1) containers=1 podAnnotations=0",
+		},
 		"JSON, including concatenated objects": {
 			in: `{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"a"}}
 {"apiVersion":"v1","kind":"ServiceAccount",

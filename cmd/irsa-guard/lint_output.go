@@ -50,11 +50,9 @@ func writeText(w io.Writer, results []objectResult) error {
 		for _, f := range r.findings {
 			counts[f.Severity]++
 			fmt.Fprintf(&b, "  %-7s %s  %s\n", f.Severity, f.Check, f.Message)
-			switch rest := strings.TrimPrefix(f.Object, header); {
-			case f.Object == header:
-			case rest != f.Object: // " container app"
-				fmt.Fprintf(&b, "%sin:%s\n", detailIndent, rest)
-			default:
+			// Container-level messages name their container already; anything else that is
+			// not the object itself (a ServiceAccount reported via a workload) is spelt out.
+			if f.Object != header && !strings.HasPrefix(f.Object, header+" container ") {
 				fmt.Fprintf(&b, "%sin: %s\n", detailIndent, f.Object)
 			}
 			if f.PredictedError != "" {
