@@ -104,8 +104,8 @@ func TestVerifyFindings(t *testing.T) {
 		"a reader role that does not trust irsa-guard cannot be verified": {
 			roleARN:     "arn:aws:iam::444455556666:role/irsa/remote-app",
 			editOptions: func(o *Options) { o.ReaderRoles = map[string]string{remoteAccount: "untrusting-reader"} },
-			want:        []string{"IRSA090/info", "IRSA090/info"},
-			wantMessage: "irsa-guard's own access denied",
+			want:        []string{"IRSA090/info"},
+			wantMessage: "could not verify the role and OIDC provider (irsa-guard's own access denied via reader role untrusting-reader)",
 		},
 		"a role-arn that is not an ARN is left to IRSA001": {
 			roleARN: "app",

@@ -25,7 +25,7 @@ func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validat
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: "no valid cluster issuer configured"})
 		return validators.CheckAWS(id, facts)
 	}
-	client, why := v.iamFor(ctx, ref)
+	client, via, why := v.iamFor(ctx, ref)
 	if client == nil {
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: why})
 		return validators.CheckAWS(id, facts)
@@ -60,17 +60,18 @@ func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validat
 	wg.Wait()
 
 	log := logr.FromContextOrDiscard(ctx).WithValues("roleARN", id.RoleARN, "providerARN", providerARN)
-	facts.Role, facts.RoleNotFound = settle(log, &facts, "role", role)
-	facts.Provider, facts.ProviderNotFound = settle(log, &facts, "OIDC provider", provider)
+	facts.Role, facts.RoleNotFound = settle(log, &facts, "role", via, role)
+	facts.Provider, facts.ProviderNotFound = settle(log, &facts, "OIDC provider", via, provider)
 	if facts.Provider != nil && !v.opts.SkipThumbprint {
-		facts.Chain, _ = settle(log, &facts, "issuer's TLS thumbprint", chain)
+		facts.Chain, _ = settle(log, &facts, "issuer's TLS thumbprint", "", chain)
 	}
 	return validators.CheckAWS(id, facts)
 }
 
 // settle turns one cache answer into facts: the value (fresh or stale, noting staleness), a
-// not-found flag, or an Unverified entry with the classified reason.
-func settle[V any](log logr.Logger, facts *validators.AWSFacts, what string, r result[V]) (*V, bool) {
+// not-found flag, or an Unverified entry with the classified reason and, for another account,
+// the reader role it went through.
+func settle[V any](log logr.Logger, facts *validators.AWSFacts, what, via string, r result[V]) (*V, bool) {
 	switch {
 	case r.status == statusStale:
 		log.V(1).Info("Serving stale AWS facts", "fact", what, "reason", Classify(r.err), "error", r.err.Error())
@@ -82,6 +83,10 @@ func settle[V any](log logr.Logger, facts *validators.AWSFacts, what string, r r
 		return nil, true
 	}
 	log.V(1).Info("Could not verify against AWS", "fact", what, "reason", Classify(r.err), "error", r.err.Error())
-	facts.Unverified = append(facts.Unverified, validators.Unverified{What: what, Reason: string(Classify(r.err))})
+	reason := string(Classify(r.err))
+	if via != "" {
+		reason += " via " + via
+	}
+	facts.Unverified = append(facts.Unverified, validators.Unverified{What: what, Reason: reason})
 	return nil, false
 }

@@ -70,7 +70,7 @@ type AWSFacts struct {
 // info IRSA090 for every fact it could not verify or served stale, so callers can fail open.
 func CheckAWS(id Identity, f AWSFacts) []Finding {
 	var out []Finding
-	for _, u := range f.Unverified {
+	for _, u := range mergeUnverified(f.Unverified) {
 		out = append(out, NewFinding(CheckCouldNotVerify, id.Object, fmt.Sprintf("could not verify the %s (%s)", u.What, u.Reason)))
 	}
 	for _, s := range f.Stale {
@@ -161,6 +161,22 @@ func propagating(fs []Finding, what string, created, now time.Time) []Finding {
 		}
 	}
 	return fs
+}
+
+// mergeUnverified folds facts that failed for the same reason into one entry ("the role and
+// OIDC provider"), so one outage costs one line of a response's five warnings, not three.
+func mergeUnverified(us []Unverified) []Unverified {
+	var out []Unverified
+	index := map[string]int{}
+	for _, u := range us {
+		if i, ok := index[u.Reason]; ok {
+			out[i].What += " and " + u.What
+			continue
+		}
+		index[u.Reason] = len(out)
+		out = append(out, u)
+	}
+	return out
 }
 
 func containsFold(list []string, s string) bool {

@@ -95,6 +95,13 @@ func TestCheckAWS(t *testing.T) {
 			},
 			want: []string{"IRSA090/info", "IRSA090/info"}, wantMessage: "could not verify the role (throttled)",
 		},
+		"facts that failed for the same reason are reported once": {
+			edit: func(f *AWSFacts) {
+				f.Role, f.Provider, f.Chain = nil, nil, nil
+				f.Unverified = []Unverified{{What: "role", Reason: "throttled"}, {What: "OIDC provider", Reason: "throttled"}}
+			},
+			want: []string{"IRSA090/info"}, wantMessage: "could not verify the role and OIDC provider (throttled)",
+		},
 		"stale data is used and said so": {
 			edit: func(f *AWSFacts) {
 				f.Stale = []StaleFact{{What: "role", Age: 14*time.Minute + 300*time.Millisecond, Reason: "network error"}}
