@@ -24,9 +24,15 @@ type iamRole struct {
 	Arn                      string
 	CreateDate               string
 	AssumeRolePolicyDocument string
-	Description              string   `xml:",omitempty"`
-	MaxSessionDuration       int32    `xml:",omitempty"`
-	Tags                     []iamTag `xml:"Tags>member,omitempty"`
+	Description              string      `xml:",omitempty"`
+	MaxSessionDuration       int32       `xml:",omitempty"`
+	Tags                     *iamTagList `xml:",omitempty"`
+}
+
+// iamTagList wraps tags so that no tags means no <Tags> element: encoding/xml writes the parent
+// of an empty "Tags>member" list.
+type iamTagList struct {
+	Member []iamTag `xml:"member"`
 }
 
 // findRole looks a role up by name the way IAM does: case-insensitively, answering with the
@@ -79,10 +85,14 @@ func (s *Server) getRole(c *queryCall) {
 	c.respond(out)
 }
 
-func iamTags(tags []Tag) []iamTag {
-	out := make([]iamTag, 0, len(tags))
+// iamTags converts tags; nil for none, so no empty <Tags/> element is written (IAM omits it).
+func iamTags(tags []Tag) *iamTagList {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := &iamTagList{}
 	for _, t := range tags {
-		out = append(out, iamTag(t))
+		out.Member = append(out.Member, iamTag(t))
 	}
 	return out
 }
@@ -125,7 +135,7 @@ func (s *Server) getOIDCProvider(c *queryCall) {
 		ClientIDList   []string `xml:"ClientIDList>member"`
 		ThumbprintList []string `xml:"ThumbprintList>member"`
 		CreateDate     string
-		Tags           []iamTag `xml:"Tags>member,omitempty"`
+		Tags           *iamTagList `xml:",omitempty"`
 	}{
 		Url:            strings.TrimPrefix(found.URL, "https://"),
 		ClientIDList:   found.ClientIDs,
