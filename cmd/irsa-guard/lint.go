@@ -34,7 +34,10 @@ DaemonSets, ReplicaSets, Jobs and CronJobs from multi-document YAML or JSON mani
 every check that needs no AWS access: the role ARN's grammar (IRSA001), mistyped or misplaced
 eks.amazonaws.com annotations (IRSA002), their values (IRSA003) and the pod checks that apply
 before admission (IRSA041-045). With --trust-policy and --issuer it also evaluates the role's
-trust policy for every ServiceAccount with a role-arn (IRSA030-035).
+trust policy for every ServiceAccount with a role-arn (IRSA030-035). Without --offline and
+--trust-policy, --issuer or --cluster runs the AWS checks (IRSA010-035) for every ServiceAccount
+with a role-arn, against AWS with your default credentials or against --aws-state FILE (see
+'irsa-guard aws-state export').
 
 Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable input or bad flags.`,
 		Example: `  irsa-guard lint -f examples/ --offline
