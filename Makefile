@@ -28,8 +28,20 @@ unit: ## Run the unit, adapter and CLI golden tests
 fuzz: ## Run every fuzz target briefly (FUZZTIME each)
 	@hack/fuzz.sh $(FUZZTIME)
 
+.PHONY: controlplane
+controlplane: ## Build and cache kube-apiserver, etcd and kubectl v1.37.2 from the Go module proxy
+	@hack/controlplane.sh >/dev/null
+
+.PHONY: helm-tools
+helm-tools: ## Build and cache helm and helm-unittest; eval "$$(hack/helm.sh)" exports their env
+	@hack/helm.sh >/dev/null
+
+.PHONY: e2e
+e2e: controlplane ## End-to-end suite (envtest) on the cached real kube-apiserver, etcd and kubectl
+	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) $(GO) test -tags e2e -count=1 -timeout 8m ./e2e/... || rc=$$?; hack/controlplane.sh sweep; exit $$rc
+
 .PHONY: test
-test: lint unit fuzz chart-test image-build-check ## Everything CI runs: lint, tests, brief fuzzing, chart and image checks
+test: lint unit fuzz chart-test image-build-check e2e ## Everything CI runs: lint, tests, brief fuzzing, chart and image checks
 
 # EXAMPLE_ISSUER is the OIDC issuer of the example cluster the trust-policy examples trust.
 EXAMPLE_ISSUER := https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
