@@ -72,7 +72,7 @@ func runAWSStateExport(ctx context.Context, o exportOptions, stdout, stderr io.W
 		return err
 	}
 	if !found {
-		fmt.Fprintf(stderr, "irsa-guard: account %s has no IAM OIDC provider for %s; lint will report IRSA020\n", st.CallerAccount, issuer)
+		_, _ = fmt.Fprintf(stderr, "irsa-guard: account %s has no IAM OIDC provider for %s; lint will report IRSA020\n", st.CallerAccount, issuer)
 	}
 	body, err := yaml.Marshal(st)
 	if err != nil {
@@ -85,7 +85,7 @@ func runAWSStateExport(ctx context.Context, o exportOptions, stdout, stderr io.W
 		_, err = stdout.Write(out)
 		return err
 	}
-	if err := os.WriteFile(o.output, out, 0o644); err != nil {
+	if err := os.WriteFile(o.output, out, 0o600); err != nil {
 		return fmt.Errorf("write AWS state: %w", err)
 	}
 	return nil
