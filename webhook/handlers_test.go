@@ -173,7 +173,10 @@ func TestServiceAccountAdmission(t *testing.T) {
 		"IAM slower than the budget is allowed with a could-not-verify warning": {
 			mode: config.ModeEnforce, op: admissionv1.Create, sa: serviceAccount(goodRole), wantAllowed: true,
 			verifier: func(*testing.T) VerifierFunc {
-				return func(ctx context.Context, _ validators.Identity) []validators.Finding { time.Sleep(2 * time.Second); return nil }
+				return func(ctx context.Context, _ validators.Identity) []validators.Finding {
+					time.Sleep(2 * time.Second)
+					return nil
+				}
 			},
 			wantWarnings: []string{"IRSA090: AWS checks did not finish within the admission budget; role not verified"},
 		},
