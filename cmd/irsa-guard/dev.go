@@ -80,6 +80,9 @@ func runFakeAWS(ctx context.Context, o fakeAWSOptions, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
+		if o.oidcCAFile == "" {
+			defer os.Remove(caFile) // a temporary file we chose; the user's own path is kept
+		}
 		addProvider(state, issuer.URL(), issuer.Thumbprint())
 		env = append(env,
 			[2]string{"IRSA_GUARD_FAKE_OIDC_ISSUER", issuer.URL()},
