@@ -48,7 +48,7 @@ thumbprint and CA file.`,
 		Example: `  irsa-guard dev fake-aws --state examples/demo/aws-state.yaml >/tmp/fake-aws.env &
   sleep 1; set -a; . /tmp/fake-aws.env; set +a
   aws iam get-role --role-name payments-api`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.statePath == "" {
 				return usageErrorf("dev fake-aws: --state FILE is required (see docs/aws-state.md)")
