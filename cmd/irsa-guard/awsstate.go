@@ -71,6 +71,9 @@ func runAWSStateExport(ctx context.Context, o exportOptions, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	if o.cluster != "" { // so that `lint --cluster NAME --aws-state FILE` works like live lint
+		st.Clusters = []fakeaws.Cluster{{Name: o.cluster, Region: cfg.Region, Issuer: issuer}}
+	}
 	if !found {
 		_, _ = fmt.Fprintf(stderr, "irsa-guard: account %s has no IAM OIDC provider for %s; lint will report IRSA020\n", st.CallerAccount, issuer)
 	}

@@ -116,6 +116,11 @@ func TestExportThenLintOfflineMatchesLive(t *testing.T) {
 	if live != offline || liveCode != offlineCode {
 		t.Errorf("live (exit %d):\n%s\noffline (exit %d):\n%s", liveCode, live, offlineCode, offline)
 	}
+	// Exported with --cluster, the file also answers eks:DescribeCluster for that cluster.
+	byCluster, _, _ := runCLI(t, "", "lint", "-f", manifests, "--cluster", "demo", "--aws-state", state, "-o", "json")
+	if byCluster != offline {
+		t.Errorf("lint --cluster --aws-state:\n%s\nwant\n%s", byCluster, offline)
+	}
 	if got, want := checksOf(t, live), []string{"IRSA011", "IRSA032", "IRSA010"}; !slices.Equal(got, want) || liveCode != 1 {
 		t.Errorf("live checks = %v exit %d, want %v exit 1\n%s", got, liveCode, want, live)
 	}

@@ -68,6 +68,11 @@ func liveChecks(ctx context.Context, opts lintOptions) (checks []objectCheck, st
 		cfg = aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
 			Credentials: credentials.NewStaticCredentialsProvider(fakeaws.CallerAccessKeyID(st.CallerAccount), fakeaws.CallerSecretAccessKey, "")}
 		awsOpts.Account, awsOpts.SkipThumbprint = st.CallerAccount, true
+		for _, c := range st.Clusters {
+			if c.Name == l.cluster {
+				cfg.Region = c.Region // DescribeCluster finds a cluster only in its own region
+			}
+		}
 	} else if cfg, err = loadAWSConfig(ctx); err != nil {
 		return nil, stop, err
 	}
