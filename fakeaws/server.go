@@ -47,7 +47,8 @@ type identity struct {
 }
 
 // NewServer starts a fake AWS on a free port of 127.0.0.1 serving state. Like httptest.NewServer
-// it panics if it cannot listen, which only happens when the machine has no loopback.
+// it is meant for tests and panics if it cannot start: no loopback, or an invalid state (states
+// from ParseState and LoadState are always valid; use Listen to get an error instead).
 func NewServer(state *State) *Server {
 	s, err := Listen("127.0.0.1:0", state)
 	if err != nil {
@@ -64,6 +65,9 @@ func Listen(addr string, state *State) (*Server, error) {
 	}
 	if err := checkLoopback(addr); err != nil {
 		return nil, err
+	}
+	if err := state.Normalize(); err != nil {
+		return nil, fmt.Errorf("AWS state: %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -134,11 +138,20 @@ func (s *Server) ResetCalls() {
 	s.calls = map[string]int{}
 }
 
-// SetState replaces the AWS world (and its faults). Credentials issued by AssumeRole stay valid.
-func (s *Server) SetState(state *State) {
+// SetState replaces the AWS world (and its faults) after normalizing it; an invalid state is an
+// error and changes nothing. Credentials issued by AssumeRole stay valid. Do not modify a State
+// after handing it over: requests read it without a lock.
+func (s *Server) SetState(state *State) error {
+	if state == nil {
+		return errors.New("fake AWS needs a state; use ParseState or LoadState")
+	}
+	if err := state.Normalize(); err != nil {
+		return fmt.Errorf("AWS state: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.setStateLocked(state)
+	return nil
 }
 
 func (s *Server) setStateLocked(state *State) {

@@ -157,7 +157,7 @@ func ParseState(b []byte) (*State, error) {
 	if err := dec.Decode(&extra); err == nil {
 		return nil, errors.New("more than one YAML document; put the whole state in one document")
 	}
-	if err := s.normalize(); err != nil {
+	if err := s.Normalize(); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -172,8 +172,10 @@ var (
 		"aws-iso-b": true, "aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true}
 )
 
-// normalize fills defaults and checks every field, naming the object and the fix.
-func (s *State) normalize() error {
+// Normalize fills in defaults and checks every field, naming the object and the fix. ParseState,
+// Listen and SetState call it; it is idempotent, so a State built or edited in Go gets the same
+// defaults and checks as one read from YAML.
+func (s *State) Normalize() error {
 	if s.Partition == "" {
 		s.Partition = "aws"
 	}

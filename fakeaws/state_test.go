@@ -174,11 +174,24 @@ func TestSetStateSwapsTheWorld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.SetState(empty)
+	if err := srv.SetState(empty); err != nil {
+		t.Fatal(err)
+	}
 	_, err = client.GetRole(testContext(t), &iam.GetRoleInput{RoleName: aws.String("app-reader")})
 	assertAPIError(t, err, "NoSuchEntity", 404, "The role with name app-reader cannot be found.")
 	full, _ := ParseState([]byte(testState))
-	srv.SetState(full)
+	full.Accounts[testAccount].Roles = append(full.Accounts[testAccount].Roles, Role{Name: "Built-In-Go", TrustPolicy: "{}"})
+	if err := srv.SetState(full); err != nil {
+		t.Fatal(err)
+	}
+	bad := &State{CallerAccount: "1234"}
+	if err := srv.SetState(bad); err == nil || err.Error() != `AWS state: callerAccount "1234" must be a 12-digit account ID in quotes, e.g. "111122223333"` {
+		t.Errorf("SetState(invalid) = %v", err)
+	}
+	out, err := client.GetRole(testContext(t), &iam.GetRoleInput{RoleName: aws.String("built-in-go")})
+	if err != nil || aws.ToString(out.Role.Arn) != "arn:aws:iam::111122223333:role/Built-In-Go" {
+		t.Errorf("a role added in Go gets the default path: %v %v", err, out)
+	}
 	if _, err := client.GetRole(testContext(t), &iam.GetRoleInput{RoleName: aws.String("app-reader")}); err != nil {
 		t.Errorf("GetRole after restoring the state: %v", err)
 	}
