@@ -1,9 +1,9 @@
-//go:build e2e
-
 // Package e2e runs irsa-guard against a real kube-apiserver, etcd and kubectl built by
 // hack/controlplane.sh. This file and its siblings are the harness: start and stop the control plane,
-// run the real kubectl, point the API server's webhook configurations at a locally running server, and
-// never leak control-plane processes however the suite ends. Tests live beside it in *_test.go.
+// run the real kubectl, install the Helm chart's objects and run the irsa-guard binary against a fake
+// AWS, and never leak processes however the run ends. The harness is ordinary code so that the demo
+// (hack/demo) starts the same world the tests do; the tests themselves live beside it in *_test.go
+// behind the e2e build tag (`make e2e`).
 package e2e
 
 import (

@@ -1,5 +1,3 @@
-//go:build e2e
-
 package e2e
 
 import (
@@ -16,15 +14,24 @@ import (
 )
 
 // RunSuite is the body of the e2e package's TestMain: it starts one control plane for the whole
-// package, hands it to use, runs the tests and stops it. Around that it makes sure no etcd or
-// kube-apiserver outlives the run:
-//   - orphans of earlier runs whose test binary died are reaped first;
-//   - a watchdog child reaps this run's processes if the binary is killed (SIGKILL, go test -timeout);
+// package, hands it to use, runs the tests and stops it, all inside Run.
+func RunSuite(m *testing.M, use func(*Env)) int {
+	return Run(func(e *Env) int {
+		use(e)
+		return m.Run()
+	})
+}
+
+// Run starts a control plane, calls body with it and stops it, returning body's exit code. Around
+// that it makes sure no etcd, kube-apiserver or irsa-guard outlives the run:
+//   - orphans of earlier runs whose process died are reaped first;
+//   - a watchdog child reaps this run's processes if this process is killed (SIGKILL, go test -timeout);
 //   - SIGINT and SIGTERM stop the control plane before exiting.
 //
 // Every temporary directory of the run (etcd data, API server and webhook certs, t.TempDir()) lives
-// under one run directory that the same paths remove.
-func RunSuite(m *testing.M, use func(*Env)) int {
+// under one run directory that the same paths remove. Call Run first thing in main (TestMain or the
+// demo's main): the watchdog is this same binary re-executed, and Run is where it branches off.
+func Run(body func(*Env) int) int {
 	if token := os.Getenv(watchdogEnv); token != "" {
 		return runWatchdog(token) // this process is the watchdog child, not a test run
 	}
@@ -89,8 +96,7 @@ func RunSuite(m *testing.M, use func(*Env)) int {
 	env = started
 	mu.Unlock()
 
-	use(started)
-	code := m.Run()
+	code := body(started)
 	signal.Stop(signals)
 	stop()
 	if err := os.RemoveAll(runDir); err != nil {
