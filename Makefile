@@ -37,8 +37,15 @@ helm-tools: ## Build and cache helm and helm-unittest; eval "$$(hack/helm.sh)" e
 	@hack/helm.sh >/dev/null
 
 .PHONY: e2e
-e2e: controlplane ## End-to-end suite (envtest) on the cached real kube-apiserver, etcd and kubectl
+e2e: controlplane helm-tools ## End-to-end suite (envtest) on the cached real kube-apiserver, etcd and kubectl
 	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) $(GO) test -tags e2e -count=1 -timeout 8m ./e2e/... || rc=$$?; hack/controlplane.sh sweep; exit $$rc
+
+.PHONY: demo
+demo: ## Run it: real kube-apiserver + fake AWS + the webhook; apply examples/demo, show kubectl's warnings and denials
+	@echo "demo: building kube-apiserver, etcd, kubectl, helm and irsa-guard if needed (first run: about 5-10 minutes on 2 cores; then instant)"
+	@hack/controlplane.sh >/dev/null && hack/helm.sh >/dev/null
+	@$(MAKE) --no-print-directory build >/dev/null && $(GO) build -o bin/irsa-guard-demo ./hack/demo
+	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) bin/irsa-guard-demo || rc=$$?; hack/controlplane.sh sweep; exit $$rc
 
 .PHONY: test
 test: lint unit fuzz chart-test image-build-check e2e ## Everything CI runs: lint, tests, brief fuzzing, chart and image checks
