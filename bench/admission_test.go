@@ -112,7 +112,7 @@ func (w *world) serial(b *testing.B, path string, body []byte, cold bool, baseNs
 	b.StopTimer()
 	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
-	b.ReportMetric(float64(w.iamCalls())/float64(b.N), "iam-calls/op")
+	b.ReportMetric(float64(w.iamCalls())/float64(b.N), "aws-calls/op")
 	if baseNs > 0 {
 		b.ReportMetric(ns/baseNs, "x-baseline")
 		b.ReportMetric((ns-baseNs)/1e3, "added-us/op")
