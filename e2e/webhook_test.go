@@ -161,7 +161,7 @@ func TestWebhook(t *testing.T) {
 				// Enforce mode: infrastructure failures still never deny (failClosed is off).
 				start := time.Now()
 				res := testEnv.KubectlWithInput(ctx, []byte(serviceAccountYAML("search", tc.name, tc.roleARN)), "apply", "-f", "-")
-				elapsed := time.Since(start)
+				kubectlElapsed := time.Since(start)
 				if res.ExitCode != 0 {
 					t.Fatalf("kubectl apply with IAM down: want allowed, got %s", res)
 				}
@@ -169,22 +169,22 @@ func TestWebhook(t *testing.T) {
 					t.Fatalf("want only IRSA090 could-not-verify warnings, got %v in\n%s", got, res.Stderr)
 				}
 				// The webhook timeout is 3 s and the decision budget 2.5 s; kubectl itself needs well under 1.5 s.
-				if elapsed > 4500*time.Millisecond {
-					t.Fatalf("kubectl apply took %s with IAM down; the decision budget (2.5s) should bound it", elapsed)
+				if kubectlElapsed > 4500*time.Millisecond {
+					t.Fatalf("kubectl apply took %s with IAM down; the decision budget (2.5s) should bound it", kubectlElapsed)
 				}
-				// client-go, without kubectl's start-up, must come back within the 3 s webhook timeout.
+				// client-go, without kubectl's start-up: the 3 s webhook timeout plus a round trip at most.
 				start = time.Now()
 				_, err := client.CoreV1().ServiceAccounts("search").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
 					Name: tc.name + "-2", Annotations: map[string]string{validators.AnnotationRoleARN: tc.roleARN},
 				}}, metav1.CreateOptions{})
-				elapsed = time.Since(start)
-				if err != nil || elapsed > 3*time.Second {
-					t.Fatalf("client-go create with IAM down: want allowed within 3s, got %v after %s", err, elapsed)
+				elapsed := time.Since(start)
+				if err != nil || elapsed > 3500*time.Millisecond {
+					t.Fatalf("client-go create with IAM down: want allowed within 3.5s, got %v after %s", err, elapsed)
 				}
 				if got := checkIDs(warnings.take()); len(got) == 0 || got[0] != "IRSA090" {
 					t.Fatalf("client-go warnings: want IRSA090, got %v", got)
 				}
-				t.Logf("kubectl apply answered in %s: %s", elapsed, strings.TrimSpace(res.Stderr))
+				t.Logf("kubectl apply answered in %s, client-go in %s: %s", kubectlElapsed, elapsed, strings.TrimSpace(res.Stderr))
 			})
 		}
 	})
