@@ -90,6 +90,7 @@ type Verifier struct {
 	iamOptions func(*iam.Options)
 	stsOptions func(*sts.Options)
 	chains     *chainFetcher
+	trust      *trustMemo
 
 	roles     *cache[validators.RoleFacts]
 	providers *cache[validators.ProviderFacts]
@@ -119,7 +120,7 @@ func NewVerifier(cfg aws.Config, opts Options) (*Verifier, error) {
 	}
 	v := &Verifier{
 		cfg: cfg, opts: opts, metrics: m, readers: map[string]*iam.Client{},
-		chains: newChainFetcher(opts.PublicRoots, opts.IssuerRoots),
+		chains: newChainFetcher(opts.PublicRoots, opts.IssuerRoots), trust: newTrustMemo(),
 		iamOptions: func(o *iam.Options) {
 			o.Retryer = retryer()
 			o.APIOptions = append(o.APIOptions, rateLimitMiddleware(limiter))

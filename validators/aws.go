@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
 )
 
 // PropagationWindow is how long after creation an IAM role or OIDC provider may still be
@@ -18,6 +20,10 @@ type RoleFacts struct {
 	ARN         string    // Role.Arn exactly as IAM returned it
 	TrustPolicy string    // AssumeRolePolicyDocument, URL-decoded exactly once
 	CreateDate  time.Time // zero when unknown
+	// Policy is TrustPolicy already parsed, or nil. The AWS adapter parses once per GetRole and
+	// keeps the result in its role cache, so warm admissions do not re-parse the same text
+	// (docs/performance.md). Set it only to trustpolicy.Parse(TrustPolicy); it is never modified.
+	Policy *trustpolicy.Policy
 }
 
 // ProviderFacts is what iam:GetOpenIDConnectProvider said about the cluster's provider in the
@@ -63,6 +69,10 @@ type AWSFacts struct {
 	Chain            *ChainFacts
 	Unverified       []Unverified
 	Stale            []StaleFact
+	// TrustCheck computes IRSA030-035 for the role; nil means CheckTrust. The AWS adapter passes
+	// a memo of CheckTrust (it is a pure function of its inputs) so warm admissions do not
+	// re-evaluate the same policy for the same ServiceAccount (docs/performance.md).
+	TrustCheck func(Object, TrustInput) []Finding
 }
 
 // CheckAWS turns already-fetched AWS facts about id into findings: IRSA010-011 for the role,
@@ -97,8 +107,12 @@ func checkRole(id Identity, f AWSFacts) []Finding {
 			fmt.Sprintf("role-arn differs from the role's real ARN %s", Quote(f.Role.ARN, 80))).
 			WithFix(fmt.Sprintf("Set eks.amazonaws.com/role-arn to exactly %s.", f.Role.ARN)))
 	}
-	trust := CheckTrust(id.Object, TrustInput{
-		Policy: f.Role.TrustPolicy, RoleARN: id.RoleARN, Issuer: id.Issuer,
+	check := f.TrustCheck
+	if check == nil {
+		check = CheckTrust
+	}
+	trust := check(id.Object, TrustInput{
+		Policy: f.Role.TrustPolicy, Parsed: f.Role.Policy, RoleARN: id.RoleARN, Issuer: id.Issuer,
 		Namespace: id.Namespace, ServiceAccount: id.ServiceAccount, Audience: id.Audience,
 	})
 	return append(out, propagating(trust, "role", f.Role.CreateDate, f.Now)...)

@@ -18,6 +18,8 @@ type TrustInput struct {
 	Namespace      string
 	ServiceAccount string
 	Audience       string // "" means DefaultAudience
+	// Parsed is Policy already parsed by trustpolicy.Parse, or nil to parse Policy here.
+	Parsed *trustpolicy.Policy
 }
 
 // TrustRequest is what STS sees when this ServiceAccount's token asks for the role: the cluster's
@@ -49,10 +51,13 @@ func CheckTrust(obj Object, in TrustInput) []Finding {
 	if !ok {
 		return nil
 	}
-	policy, err := trustpolicy.Parse([]byte(in.Policy))
-	if err != nil {
-		f := NewFinding(CheckCouldNotVerify, obj, "cannot read the trust policy: "+err.Error())
-		return []Finding{f.WithFix("Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: " + err.Error())}
+	policy := in.Parsed
+	if policy == nil {
+		var err error
+		if policy, err = trustpolicy.Parse([]byte(in.Policy)); err != nil {
+			f := NewFinding(CheckCouldNotVerify, obj, "cannot read the trust policy: "+err.Error())
+			return []Finding{f.WithFix("Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: " + err.Error())}
+		}
 	}
 	req := TrustRequest{
 		ProviderARN: ProviderARN(partition, account, in.Issuer),
