@@ -31,7 +31,7 @@ const (
 	goodRole = "arn:aws:iam::111122223333:role/cart"
 )
 
-func scheme(t *testing.T) *runtime.Scheme {
+func scheme(t testing.TB) *runtime.Scheme {
 	t.Helper()
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
@@ -113,7 +113,7 @@ func review(t *testing.T, h http.Handler, op admissionv1.Operation, obj, old run
 	return out.Response
 }
 
-func deps(t *testing.T, mode config.Mode, v VerifierFunc, objs ...client.Object) (*Deps, *fakeEvents) {
+func deps(t testing.TB, mode config.Mode, v VerifierFunc, objs ...client.Object) (*Deps, *fakeEvents) {
 	ev := &fakeEvents{}
 	c := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...).Build()
 	return &Deps{
