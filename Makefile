@@ -24,6 +24,14 @@ lint: ## Check formatting and run go vet
 unit: ## Run the unit, adapter and CLI golden tests
 	$(GO) test -count=1 ./...
 
+.PHONY: bench
+bench: ## Measure the admission path against its allow-all baseline (docs/performance.md); not part of test
+	@hack/bench.sh
+
+.PHONY: bench-smoke
+bench-smoke: ## Run every benchmark once so they keep compiling and working
+	@hack/bench.sh --smoke
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target briefly (FUZZTIME each)
 	@hack/fuzz.sh $(FUZZTIME)
@@ -48,7 +56,7 @@ demo: ## Run it: real kube-apiserver + fake AWS + the webhook; apply examples/de
 	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) bin/irsa-guard-demo || rc=$$?; hack/controlplane.sh sweep; exit $$rc
 
 .PHONY: test
-test: lint unit fuzz chart-test image-build-check e2e ## Everything CI runs: lint, tests, brief fuzzing, chart and image checks
+test: lint unit bench-smoke fuzz chart-test image-build-check e2e ## Everything CI runs: lint, tests, brief fuzzing, chart and image checks
 
 # EXAMPLE_ISSUER is the OIDC issuer of the example cluster the trust-policy examples trust.
 EXAMPLE_ISSUER := https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E

@@ -6,19 +6,23 @@
 #   hack/bench.sh                 full run (about 3 minutes on 2 cores); raw output in bench-out/
 #   hack/bench.sh --count 3       fewer repetitions
 #   hack/bench.sh --cpuprofile    also write bench-out/warm-serviceaccount.cpu (go tool pprof it)
+#   hack/bench.sh --against REV   before/after: REV's and the working tree's serial benchmarks,
+#                                 run alternately COUNT times so both see the same machine load
 #   hack/bench.sh --smoke         run every benchmark of the module once (make test does this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 count=5
 profile=false
+against=
 while [[ $# -gt 0 ]]; do
   case $1 in
     --smoke)
       exec go test -count=1 -run='^$' -bench=. -benchtime=1x ./... ;;
     --count) count=$2; shift 2 ;;
     --cpuprofile) profile=true; shift ;;
-    *) echo "usage: hack/bench.sh [--count N] [--cpuprofile] | --smoke" >&2; exit 2 ;;
+    --against) against=$2; shift 2 ;;
+    *) echo "usage: hack/bench.sh [--count N] [--cpuprofile] [--against REV] | --smoke" >&2; exit 2 ;;
   esac
 done
 
@@ -30,9 +34,27 @@ raw=$out/bench-$(date -u +%Y%m%dT%H%M%SZ).txt
   echo "# $(nproc) CPUs; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$raw"
 run() { go test -run='^$' -count="$count" "$@" | tee -a "$raw"; }
-run -bench='^BenchmarkVerify(Warm|Cold)$' -benchmem ./awsfacts
-run -bench='^BenchmarkAdmission$' -benchtime=1s ./bench
-run -bench='^BenchmarkAdmission(Load|Rate)$' -benchtime=2000x ./bench
+if [[ -n $against ]]; then
+  # Build both versions' test binaries, then alternate them: a table row per version.
+  rev=$(git rev-parse --short "$against")
+  src=$out/src-$rev
+  rm -rf "$src" && mkdir -p "$src" && git archive "$rev" | tar -x -C "$src"
+  bin=$PWD/$out
+  for v in "$rev:$src" "new:."; do
+    (cd "${v#*:}" && go test -c -o "$bin/${v%%:*}-bench.test" ./bench && go test -c -o "$bin/${v%%:*}-awsfacts.test" ./awsfacts)
+  done
+  label() { sed -E "s/^(Benchmark[^ \t]*)-([0-9]+)([ \t])/\1@$1-\2\3/"; }
+  for ((i = 0; i < count; i++)); do
+    for v in "$rev" new; do
+      (cd awsfacts && "$bin/$v-awsfacts.test" -test.run='^$' -test.bench='^BenchmarkVerifyWarm$' -test.benchmem) | label "$v" | tee -a "$raw"
+      (cd bench && "$bin/$v-bench.test" -test.run='^$' -test.bench='^BenchmarkAdmission$' -test.benchtime=1s) | label "$v" | tee -a "$raw"
+    done
+  done
+else
+  run -bench='^BenchmarkVerify(Warm|Cold)$' -benchmem ./awsfacts
+  run -bench='^BenchmarkAdmission$' -benchtime=1s ./bench
+  run -bench='^BenchmarkAdmission(Load|Rate)$' -benchtime=2000x ./bench
+fi
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$raw"
 if $profile; then
   go test -run='^$' -bench='^BenchmarkAdmission$/^serviceaccount$/^warm$' -benchtime=5s \
