@@ -28,7 +28,7 @@ sweep() {
   for env_file in /proc/[0-9]*/environ; do
     pid=${env_file#/proc/}
     pid=${pid%/environ}
-    owner=$(tr '\0' '\n' <"$env_file" 2>/dev/null | sed -n 's/^IRSA_GUARD_E2E_OWNER=//p' | tail -1) || continue
+    owner=$({ tr '\0' '\n' <"$env_file"; } 2>/dev/null | sed -n 's/^IRSA_GUARD_E2E_OWNER=//p' | tail -1) || continue
     [[ -n $owner ]] || continue
     owner_pid=${owner%%-*}
     start=$(sed -E 's/^.*\) //' "/proc/$owner_pid/stat" 2>/dev/null | awk '{print $20}') || true
