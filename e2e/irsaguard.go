@@ -90,7 +90,7 @@ func StartIRSAGuard(ctx context.Context, env *Env, o IRSAGuardOptions) (g *IRSAG
 	if res := env.Kubectl(ctx, "create", "namespace", o.Namespace); res.ExitCode != 0 && !strings.Contains(res.Stderr, "AlreadyExists") {
 		return nil, fmt.Errorf("create namespace %s: %s", o.Namespace, res)
 	}
-	if res := env.KubectlWithInput(ctx, chart.Objects, "apply", "--server-side", "-f", "-"); res.ExitCode != 0 {
+	if res := env.KubectlWithInput(ctx, chart.Objects, "apply", "--server-side", "--force-conflicts", "-f", "-"); res.ExitCode != 0 {
 		return nil, fmt.Errorf("apply the chart's objects: %s", res)
 	}
 	mount := filepath.Join(o.Dir, "mounts")
@@ -139,7 +139,7 @@ func StartIRSAGuard(ctx context.Context, env *Env, o IRSAGuardOptions) (g *IRSAG
 		return g, err
 	}
 	g.webhooks = true
-	if res := env.KubectlWithInput(ctx, chart.Webhooks, "apply", "--server-side", "-f", "-"); res.ExitCode != 0 {
+	if res := env.KubectlWithInput(ctx, chart.Webhooks, "apply", "--server-side", "--force-conflicts", "-f", "-"); res.ExitCode != 0 {
 		return g, fmt.Errorf("apply the chart's webhook configurations: %s", res)
 	}
 	return g, nil

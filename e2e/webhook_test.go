@@ -125,9 +125,13 @@ func TestWebhook(t *testing.T) {
 		_, err := client.CoreV1().ServiceAccounts("search").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
 			Name: "typo", Annotations: map[string]string{validators.AnnotationRoleARN: "arn:aws:iam::11112222333:role/search-indexer"},
 		}}, metav1.CreateOptions{})
-		fix := validators.Catalog[validators.CheckRoleARNInvalid].Fix
-		if err == nil || !strings.Contains(err.Error(), "IRSA001: ") || !strings.Contains(err.Error(), "Fix: "+fix) {
-			t.Fatalf("client-go create: want a denial with IRSA001 and the fix %q, got %v", fix, err)
+		fix := `Fix: Fix eks.amazonaws.com/role-arn "arn:aws:iam::11112222333:role/search-indexer": it has account ID "11112222333" with 11 digits, not 12.`
+		if err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "\n- IRSA001: ") || !strings.Contains(err.Error(), fix) {
+			t.Fatalf("client-go create: want a Forbidden denial with IRSA001 and %q, got %v", fix, err)
+		}
+		// A denial carries the findings as warnings too, so kubectl users see each on its own line.
+		if got := checkIDs(warnings.take()); !slices.Equal(got, []string{"IRSA001"}) {
+			t.Fatalf("warnings with the denial: want [IRSA001], got %v", got)
 		}
 		for _, name := range []string{"search-indexer", "typo"} {
 			if _, err := testEnv.Clientset.CoreV1().ServiceAccounts("search").Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
