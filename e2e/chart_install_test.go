@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,6 +80,20 @@ func TestChartInstallsAndAgreesWithTheBinary(t *testing.T) {
 	}
 	if res.ExitCode != 0 || strings.Count(res.Stdout, " (server dry run)\n") != len(objects) {
 		t.Fatalf("kubectl apply --dry-run=server of the render: want all %d objects accepted, got %s", len(objects), res)
+	}
+
+	// The comparison is not vacuous: a CPU request written as "0.5" is accepted but stored as "500m".
+	rewritten := filepath.Join(t.TempDir(), "cpu-values.yaml")
+	if err := os.WriteFile(rewritten, []byte("resources:\n  requests:\n    cpu: \"0.5\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cpuRender, err := HelmTemplate(ctx, root, release, values, rewritten)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDrift := `Deployment irsa-guard/irsa-guard: spec.template.spec.containers[0].resources.requests.cpu: rendered "0.5", stored "500m"`
+	if _, err := testEnv.ApplyAsRendered(ctx, cpuRender); err == nil || err.Error() != "the API server did not store the render as rendered:\n"+wantDrift {
+		t.Fatalf("ApplyAsRendered of a render with cpu \"0.5\": want only the drift\n%s\ngot %v", wantDrift, err)
 	}
 
 	stored, err := testEnv.ApplyAsRendered(ctx, manifests)
