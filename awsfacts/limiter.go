@@ -22,7 +22,7 @@ func rateLimitMiddleware(l *rate.Limiter) func(*middleware.Stack) error {
 			if ctx.Err() != nil {
 				return middleware.FinalizeOutput{}, middleware.Metadata{}, ctx.Err()
 			}
-			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("%w: %v", ErrRateLimited, err)
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("%w: %w", ErrRateLimited, err)
 		}
 		return next.HandleFinalize(ctx, in)
 	})

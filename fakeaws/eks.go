@@ -43,7 +43,7 @@ func (s *Server) serveEKS(w http.ResponseWriter, r *http.Request) {
 	malformed := func() {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(`{"cluster":{"name":"` + name))
+		_, _ = w.Write([]byte(`{"cluster":{"name":"` + name)) //nolint:gosec // deliberately broken JSON for fault injection, served to the SDK, never to a browser
 	}
 	failCode := func(code string) {
 		e := queryErrorFor(code, "eks:DescribeCluster", caller.arn)

@@ -17,7 +17,7 @@ const CallerAccessKeyPrefix = "AKIAFAKE"
 
 // CallerSecretAccessKey is the secret to pair with CallerAccessKeyID; any value works because
 // the fake does not verify signatures, but the SDK insists on one.
-const CallerSecretAccessKey = "fake-secret-access-key-not-checked"
+const CallerSecretAccessKey = "fake-secret-access-key-not-checked" //nolint:gosec // the fake never checks signatures
 
 // CallerAccessKeyID is the access key id whose requests act as account (an IAM user
 // "fake-caller" there). For the state's own credentials use CallerAccessKeyID(state.CallerAccount).

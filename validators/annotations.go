@@ -1,6 +1,7 @@
 package validators
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -107,8 +108,8 @@ func checkRoleARNValue(obj Object, v string) []Finding {
 	if err == nil {
 		return nil
 	}
-	ae, ok := err.(*ARNError)
-	if !ok {
+	var ae *ARNError
+	if !errors.As(err, &ae) {
 		return nil
 	}
 	if v == "" {

@@ -129,7 +129,7 @@ func TestCheckAWS(t *testing.T) {
 					t.Errorf("%q is longer than %d runes", g.String(), MaxMessageRunes)
 				}
 			}
-			if !slices.Equal(s, tc.want) && !(len(s) == 0 && len(tc.want) == 0) {
+			if !slices.Equal(s, tc.want) && (len(s) != 0 || len(tc.want) != 0) {
 				t.Fatalf("findings = %v, want %v\n%v", s, tc.want, got)
 			}
 			if tc.wantMessage != "" && !strings.Contains(got[0].Message, tc.wantMessage) {

@@ -9,6 +9,8 @@ import (
 // What the pod identity webhook injects (pod-identity-webhook-and-peers.md §c, PIW
 // pkg/handler/handler.go) and the variables of EKS Pod Identity. Kept unexported: they are
 // facts about another program, not an API of irsa-guard.
+//
+//nolint:gosec // G101: environment variable names, not credentials
 const (
 	envRoleARN               = "AWS_ROLE_ARN"
 	envWebIdentityTokenFile  = "AWS_WEB_IDENTITY_TOKEN_FILE"

@@ -65,7 +65,7 @@ type projectedFile struct {
 func tokenFile(pod *corev1.Pod, vol *corev1.Volume) projectedFile {
 	f := projectedFile{mode: 0o644}
 	if vol.Projected.DefaultMode != nil {
-		f.mode = uint32(*vol.Projected.DefaultMode) & 0o777
+		f.mode = uint32(*vol.Projected.DefaultMode) & 0o777 //nolint:gosec // masked to permission bits; the API server rejects modes outside 0-0777
 	}
 	fsUser := fsUserFrom(pod)
 	var fsGroup *int64

@@ -38,12 +38,12 @@ func (m *ServiceAccountDefaulter) Default(ctx context.Context, sa *corev1.Servic
 	partition, account, err := m.Account(ctx)
 	if err != nil {
 		warn(ctx, "irsa-guard: cannot expand role name "+validators.Quote(role, 40)+": account unknown")
-		return nil
+		return nil //nolint:nilerr // a fixer never fails the request: admit unchanged and let IRSA001 explain
 	}
 	name := strings.TrimPrefix(role, "/")
 	arn := "arn:" + partition + ":iam::" + account + ":role/" + name
 	if _, err := validators.ParseRoleARN(arn); err != nil {
-		return nil // not a role name after all; IRSA001 explains
+		return nil //nolint:nilerr // not a role name after all; IRSA001 explains
 	}
 	sa.Annotations[validators.AnnotationRoleARN] = arn
 	warn(ctx, "irsa-guard: expanded role-arn "+validators.Quote(role, 30)+" to "+arn)

@@ -41,7 +41,7 @@ import (
 )
 
 // ownTokenPath is where Kubernetes mounts irsa-guard's own ServiceAccount token.
-const ownTokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+const ownTokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/token" //nolint:gosec // a path, not a credential
 
 func newServeCommand() *cobra.Command {
 	opts := config.NewOptions()

@@ -125,15 +125,15 @@ func (d deployment) kind() string { return d.Kind }
 func parseCert(b64, field string) (*x509.Certificate, error) {
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return nil, fmt.Errorf("Secret %s is not base64: %w", field, err)
+		return nil, fmt.Errorf("the Secret's %s is not base64: %w", field, err)
 	}
 	block, _ := pem.Decode(raw)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("Secret %s is not a PEM certificate", field)
+		return nil, fmt.Errorf("the Secret's %s is not a PEM certificate", field)
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("Secret %s: %w", field, err)
+		return nil, fmt.Errorf("the Secret's %s: %w", field, err)
 	}
 	return cert, nil
 }

@@ -126,7 +126,7 @@ func TestCheckTLS(t *testing.T) {
 		},
 		"a ca.crt that is not PEM is reported": {
 			rendered: render("bm90IGEgY2VydA==", good, "bm90IGEgY2VydA=="),
-			wantErr:  "Secret ca.crt is not a PEM certificate",
+			wantErr:  "the Secret's ca.crt is not a PEM certificate",
 		},
 	}
 	for name, tc := range tests {

@@ -5,7 +5,6 @@ package trustpolicy
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Effect is a statement's Effect: "Allow" or "Deny" (IAM is case-sensitive here).
@@ -324,4 +323,3 @@ func (p *parser) conditionValues(n *node, path string) ([]string, error) {
 }
 
 // hasWildcard reports whether s uses IAM's * or ? wildcards.
-func hasWildcard(s string) bool { return strings.ContainsAny(s, "*?") }
