@@ -16,6 +16,7 @@ import (
 // RunSuite is the body of the e2e package's TestMain: it starts one control plane for the whole
 // package, hands it to use, runs the tests and stops it, all inside Run.
 func RunSuite(m *testing.M, use func(*Env)) int {
+	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	return Run(func(e *Env) int {
 		use(e)
 		return m.Run()
@@ -31,11 +32,11 @@ func RunSuite(m *testing.M, use func(*Env)) int {
 // Every temporary directory of the run (etcd data, API server and webhook certs, t.TempDir()) lives
 // under one run directory that the same paths remove. Call Run first thing in main (TestMain or the
 // demo's main): the watchdog is this same binary re-executed, and Run is where it branches off.
+// Run leaves controller-runtime's logger to the caller (RunSuite logs to stderr).
 func Run(body func(*Env) int) int {
 	if token := os.Getenv(watchdogEnv); token != "" {
 		return runWatchdog(token) // this process is the watchdog child, not a test run
 	}
-	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		fmt.Fprintln(os.Stderr, "e2e:", ErrNoAssets)

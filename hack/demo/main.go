@@ -8,12 +8,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/go-logr/logr"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/irsa-guard/irsa-guard/e2e"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
@@ -31,6 +37,9 @@ const demoValues = `config:
 `
 
 func main() {
+	// The framework's own logs (envtest, the stand-in webhook's server) would drown kubectl's output;
+	// failures come back as errors, with the end of irsa-guard's log.
+	logf.SetLogger(logr.Discard())
 	os.Exit(e2e.Run(func(env *e2e.Env) int {
 		if err := run(env); err != nil {
 			fmt.Fprintln(os.Stderr, "demo:", err)
@@ -52,6 +61,9 @@ type scenario struct {
 func run(env *e2e.Env) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	// Ctrl-C: e2e.Run stops the control plane; stop the scenarios too rather than run them against nothing.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	root, err := os.Getwd()
 	if err != nil {
 		return err
@@ -91,7 +103,6 @@ func run(env *e2e.Env) error {
   OIDC issuer       %s
                     (stands in for %s)
   pod-identity-webhook stand-in, injecting credentials as EKS does
-
 `, aws.Server.URL(), aws.IssuerURL, aws.StandsFor)
 
 	apply := func(file string) []string { return []string{"apply", "-f", "examples/demo/" + file} }
@@ -123,6 +134,9 @@ func run(env *e2e.Env) error {
 			}},
 	}
 	for i, s := range scenarios {
+		if ctx.Err() != nil {
+			return errors.New("interrupted; stopping everything the demo started")
+		}
 		if err := show(ctx, env, root, i+1, s); err != nil {
 			return fmt.Errorf("%w\nirsa-guard's log ends:\n%s", err, guard.LogTail(20))
 		}
