@@ -3,7 +3,7 @@
 # every metric over COUNT runs, ratios against the allow-all baseline measured in the same run
 # (x-baseline columns). docs/performance.md records the figures and explains them.
 #
-#   hack/bench.sh                 full run (about 3 minutes on 2 cores); raw output in bench-out/
+#   hack/bench.sh                 full run (about 6 minutes on 2 cores at --count 5); raw output in bench-out/
 #   hack/bench.sh --count 3       fewer repetitions
 #   hack/bench.sh --cpuprofile    also write bench-out/warm-serviceaccount.cpu (go tool pprof it)
 #   hack/bench.sh --against REV   before/after: REV's and the working tree's serial benchmarks,
