@@ -159,7 +159,7 @@ func (g *IRSAGuard) waitReady(ctx context.Context, readyz string) error {
 		}
 		select {
 		case <-g.exited:
-			return fmt.Errorf("irsa-guard exited before it was ready (%v); log:\n%s", g.waitErr, g.LogTail(30))
+			return fmt.Errorf("irsa-guard exited before it was ready (%w); log:\n%s", g.waitErr, g.LogTail(30))
 		case <-ctx.Done():
 			return fmt.Errorf("irsa-guard not ready at %s within a minute; log:\n%s", readyz, g.LogTail(30))
 		case <-time.After(100 * time.Millisecond):

@@ -51,7 +51,7 @@ func StartPodIdentityWebhook(ctx context.Context, env *Env) (*PodIdentityWebhook
 	deadline := time.Now().Add(30 * time.Second)
 	for started(&http.Request{}) != nil {
 		if time.Now().After(deadline) {
-			p.Stop()
+			_ = p.Stop()
 			return nil, errors.New("the fake pod-identity-webhook did not start serving within 30s")
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -77,16 +77,16 @@ func StartPodIdentityWebhook(ctx context.Context, env *Env) (*PodIdentityWebhook
 		}},
 	}
 	if err := env.InstallWebhooks(ctx, []*admissionregistrationv1.MutatingWebhookConfiguration{p.config}, nil); err != nil {
-		p.Stop()
+		_ = p.Stop()
 		return nil, err
 	}
 	return p, nil
 }
 
-// Stop unregisters the fake and stops its server.
-func (p *PodIdentityWebhook) Stop() {
+// Stop unregisters the fake and stops its server, returning the server's error if it failed.
+func (p *PodIdentityWebhook) Stop() error {
 	if p == nil || p.stop == nil {
-		return
+		return nil
 	}
 	if p.config != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -94,8 +94,11 @@ func (p *PodIdentityWebhook) Stop() {
 		cancel()
 	}
 	p.stop()
-	<-p.served
 	p.stop = nil
+	if err := <-p.served; err != nil {
+		return fmt.Errorf("the fake pod-identity-webhook's server: %w", err)
+	}
+	return nil
 }
 
 // injectIRSA is the fake's mutation; the patch is computed by controller-runtime from the mutated pod.

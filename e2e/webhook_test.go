@@ -58,7 +58,11 @@ func TestWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(piw.Stop)
+	t.Cleanup(func() {
+		if err := piw.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
 	waitUntilSilent(t, ctx, podYAML("payments", "probe", "payments-api", ""))
 
 	t.Run("a pod injected by pod-identity-webhook passes silently", func(t *testing.T) {

@@ -94,7 +94,7 @@ func run(env *e2e.Env) error {
 	if err != nil {
 		return err
 	}
-	defer piw.Stop()
+	defer func() { _ = piw.Stop() }() // the demo's outcome is already decided
 
 	fmt.Printf(`irsa-guard demo
   kube-apiserver v1.37.2 + etcd (real, from hack/controlplane.sh), kubectl v1.37.2
@@ -166,7 +166,8 @@ func show(ctx context.Context, env *e2e.Env, root string, n int, s scenario) err
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 		start := time.Now()
 		err := cmd.Run()
-		if _, exited := err.(*exec.ExitError); err != nil && !exited {
+		var exited *exec.ExitError
+		if err != nil && !errors.As(err, &exited) {
 			return fmt.Errorf("run kubectl: %w", err)
 		}
 		if s.timed {
