@@ -16,9 +16,11 @@ build: ## Build bin/irsa-guard (static, version stamped)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/irsa-guard ./cmd/irsa-guard
 
 .PHONY: lint
-lint: ## Check formatting and run go vet
+lint: ## Check formatting, go vet (with the e2e tag too) and golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+	hack/golangci-lint.sh ./...
 
 .PHONY: unit
 unit: ## Run the unit, adapter and CLI golden tests
