@@ -111,10 +111,9 @@ func checkRole(id Identity, f AWSFacts) []Finding {
 	if check == nil {
 		check = CheckTrust
 	}
-	trust := check(id.Object, TrustInput{
-		Policy: f.Role.TrustPolicy, Parsed: f.Role.Policy, RoleARN: id.RoleARN, Issuer: id.Issuer,
-		Namespace: id.Namespace, ServiceAccount: id.ServiceAccount, Audience: id.Audience,
-	})
+	in := id.TrustInput(f.Role.TrustPolicy)
+	in.Parsed = f.Role.Policy
+	trust := check(id.Object, in)
 	return append(out, propagating(trust, "role", f.Role.CreateDate, f.Now)...)
 }
 

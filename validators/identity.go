@@ -1,5 +1,7 @@
 package validators
 
+import corev1 "k8s.io/api/core/v1"
+
 // Identity is what one ServiceAccount asks of AWS: "let tokens for this subject and audience,
 // issued by this cluster, assume this role". The AWS-backed checks (IRSA010-035) verify it; the
 // webhook and `irsa-guard lint` build it from a ServiceAccount and the cluster's issuer.
@@ -22,3 +24,22 @@ func (id Identity) EffectiveAudience() string {
 
 // Subject is the token's sub claim for this ServiceAccount.
 func (id Identity) Subject() string { return ServiceAccountSubject(id.Namespace, id.ServiceAccount) }
+
+// IdentityOf is the Identity a ServiceAccount asks AWS for, reported on obj; ok is false when
+// the ServiceAccount has no role-arn annotation and so asks for nothing.
+func IdentityOf(obj Object, sa *corev1.ServiceAccount, issuer string) (id Identity, ok bool) {
+	role, ok := sa.Annotations[AnnotationRoleARN]
+	if !ok {
+		return Identity{}, false
+	}
+	return Identity{
+		Object: obj, Namespace: sa.Namespace, ServiceAccount: sa.Name,
+		RoleARN: role, Audience: sa.Annotations[AnnotationAudience], Issuer: issuer,
+	}, true
+}
+
+// TrustInput is CheckTrust's input for this identity and the role's trust policy.
+func (id Identity) TrustInput(policy string) TrustInput {
+	return TrustInput{Policy: policy, RoleARN: id.RoleARN, Issuer: id.Issuer,
+		Namespace: id.Namespace, ServiceAccount: id.ServiceAccount, Audience: id.Audience}
+}

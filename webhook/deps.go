@@ -103,18 +103,11 @@ func (d *Deps) verify(ctx context.Context, id validators.Identity) []validators.
 
 // identity builds the AWS-check input for a ServiceAccount with a role-arn annotation.
 func (d *Deps) identity(sa *corev1.ServiceAccount) validators.Identity {
-	aud := sa.Annotations[validators.AnnotationAudience]
-	if aud == "" && d.Audience != validators.DefaultAudience {
-		aud = d.Audience
+	id, _ := validators.IdentityOf(saObject(sa), sa, d.Issuer)
+	if id.Audience == "" && d.Audience != validators.DefaultAudience {
+		id.Audience = d.Audience
 	}
-	return validators.Identity{
-		Object:         saObject(sa),
-		Namespace:      sa.Namespace,
-		ServiceAccount: sa.Name,
-		RoleARN:        sa.Annotations[validators.AnnotationRoleARN],
-		Audience:       aud,
-		Issuer:         d.Issuer,
-	}
+	return id
 }
 
 func saObject(sa *corev1.ServiceAccount) validators.Object {

@@ -216,18 +216,14 @@ func trustCheck(policy, issuer string) objectCheck {
 		if o.ServiceAccount == nil {
 			return nil
 		}
-		a := o.ServiceAccount.Annotations
-		role, ok := a[validators.AnnotationRoleARN]
+		id, ok := validators.IdentityOf(o.Ref(), o.ServiceAccount, issuer)
 		if !ok {
 			return nil
 		}
-		if _, err := validators.ParseRoleARN(role); err != nil {
+		if _, err := validators.ParseRoleARN(id.RoleARN); err != nil {
 			return nil // IRSA001 reports it
 		}
-		return validators.CheckTrust(o.Ref(), validators.TrustInput{
-			Policy: policy, RoleARN: role, Issuer: issuer,
-			Namespace: o.Namespace, ServiceAccount: o.Name, Audience: a[validators.AnnotationAudience],
-		})
+		return validators.CheckTrust(id.Object, id.TrustInput(policy))
 	}
 }
 

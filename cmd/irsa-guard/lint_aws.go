@@ -95,17 +95,13 @@ func awsCheck(v *awsfacts.Verifier, issuer string, timeout time.Duration) object
 		if o.ServiceAccount == nil {
 			return nil
 		}
-		a := o.ServiceAccount.Annotations
-		role, ok := a[validators.AnnotationRoleARN]
+		id, ok := validators.IdentityOf(o.Ref(), o.ServiceAccount, issuer)
 		if !ok {
 			return nil
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		return v.Verify(ctx, validators.Identity{
-			Object: o.Ref(), Namespace: o.Namespace, ServiceAccount: o.Name,
-			RoleARN: role, Audience: a[validators.AnnotationAudience], Issuer: issuer,
-		})
+		return v.Verify(ctx, id)
 	}
 }
 
