@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"path/filepath"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -33,22 +31,14 @@ type Chart struct {
 	Files map[string][]byte
 }
 
-// RenderChart runs `helm template` on charts/irsa-guard under root with the value files given, using
-// the helm that hack/helm.sh builds and caches (cold: a few minutes, once).
+// RenderChart renders charts/irsa-guard under root with the value files given (HelmTemplate) and
+// splits the render the way an envtest control plane needs it.
 func RenderChart(ctx context.Context, root, namespace string, valueFiles ...string) (*Chart, error) {
-	args := []string{"template", "irsa-guard", filepath.Join(root, "charts", "irsa-guard"), "--namespace", namespace}
-	for _, f := range valueFiles {
-		args = append(args, "--values", f)
+	manifests, err := HelmTemplate(ctx, root, namespace, valueFiles...)
+	if err != nil {
+		return nil, err
 	}
-	// hack/helm.sh prints the exports that put the cached helm on PATH with its homes inside the cache.
-	script := `eval "$("$1"/hack/helm.sh)" && shift && exec helm "$@"`
-	cmd := exec.CommandContext(ctx, "bash", append([]string{"-c", script, "bash", root}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return splitChart(stdout.Bytes())
+	return splitChart(manifests)
 }
 
 // splitChart sorts `helm template` output into a Chart.

@@ -37,8 +37,7 @@ func (m Manifest) String() string {
 
 // HelmTemplate runs `helm template irsa-guard` on charts/irsa-guard under root into namespace with the
 // value files given, using the helm that hack/helm.sh builds and caches, and returns the YAML stream as
-// `helm template ... | kubectl apply -f -` would pipe it. RenderChart splits the same render for running
-// the server; this keeps it whole for tests that apply every object.
+// `helm template ... | kubectl apply -f -` would pipe it. RenderChart splits it for running the server.
 func HelmTemplate(ctx context.Context, root, namespace string, valueFiles ...string) ([]byte, error) {
 	args := []string{"template", "irsa-guard", filepath.Join(root, "charts", "irsa-guard"), "--namespace", namespace}
 	for _, f := range valueFiles {
