@@ -86,12 +86,19 @@ func (d *Deps) webhookFindings(ctx context.Context, target validators.InjectionT
 
 // verify runs the AWS checks for id within ctx's deadline. If the verifier overruns the
 // deadline the answer is an IRSA090 "could not verify" finding, never a wait past the budget.
+// The verifier's own deadline is a little earlier, so a verifier that honours its context gets
+// to say which lookup timed out; the generic answer is for one that does not.
 func (d *Deps) verify(ctx context.Context, id validators.Identity) []validators.Finding {
 	if d.Verifier == nil || d.Issuer == "" {
 		return nil
 	}
+	vctx, cancel := context.WithCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		vctx, cancel = context.WithDeadline(ctx, dl.Add(-min(time.Until(dl)/10, verifierSlack)))
+	}
+	defer cancel()
 	done := make(chan []validators.Finding, 1)
-	go func() { done <- d.Verifier.Verify(ctx, id) }()
+	go func() { done <- d.Verifier.Verify(vctx, id) }()
 	select {
 	case fs := <-done:
 		return fs
@@ -100,6 +107,9 @@ func (d *Deps) verify(ctx context.Context, id validators.Identity) []validators.
 			"AWS checks did not finish within the admission budget; role not verified")}
 	}
 }
+
+// verifierSlack is the most the verifier's deadline is brought forward from the budget's.
+const verifierSlack = 200 * time.Millisecond
 
 // identity builds the AWS-check input for a ServiceAccount with a role-arn annotation.
 func (d *Deps) identity(sa *corev1.ServiceAccount) validators.Identity {

@@ -180,6 +180,16 @@ func TestServiceAccountAdmission(t *testing.T) {
 			},
 			wantWarnings: []string{"IRSA090: AWS checks did not finish within the admission budget; role not verified"},
 		},
+		"a verifier that honours the budget says itself which lookup timed out": {
+			mode: config.ModeEnforce, op: admissionv1.Create, sa: serviceAccount(goodRole), wantAllowed: true,
+			verifier: func(*testing.T) VerifierFunc {
+				return func(ctx context.Context, id validators.Identity) []validators.Finding {
+					<-ctx.Done()
+					return []validators.Finding{validators.NewFinding(validators.CheckCouldNotVerify, id.Object, "could not verify the role (timed out)")}
+				}
+			},
+			wantWarnings: []string{"IRSA090: could not verify the role (timed out)"},
+		},
 		"an update that does not touch eks.amazonaws.com annotations is not checked": {
 			mode: config.ModeEnforce, verifier: noAWS, op: admissionv1.Update,
 			sa: func() *corev1.ServiceAccount {
