@@ -41,7 +41,12 @@ type IRSAGuard struct {
 	LogFile string
 	// MetricsURL is the Prometheus endpoint.
 	MetricsURL string
-	Chart      *Chart
+	// WebhookAddr is the webhook server's host:port (TLS).
+	WebhookAddr string
+	// MountDir stands for the container's root: Chart.Files are written below it, e.g.
+	// MountDir+"/etc/irsa-guard/tls/tls.crt", and the server reads them from there.
+	MountDir string
+	Chart    *Chart
 
 	env      *Env
 	cmd      *exec.Cmd
@@ -113,7 +118,7 @@ func StartIRSAGuard(ctx context.Context, env *Env, o IRSAGuardOptions) (g *IRSAG
 		return nil, err
 	}
 	g = &IRSAGuard{LogFile: filepath.Join(o.Dir, "irsa-guard.log"), MetricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[1]),
-		Chart: chart, env: env, exited: make(chan struct{})}
+		WebhookAddr: fmt.Sprintf("127.0.0.1:%d", ports[0]), MountDir: mount, Chart: chart, env: env, exited: make(chan struct{})}
 	logFile, err := os.Create(g.LogFile)
 	if err != nil {
 		return nil, err
