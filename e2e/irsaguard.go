@@ -172,8 +172,9 @@ func (g *IRSAGuard) waitReady(ctx context.Context, readyz string) error {
 	}
 }
 
-// Stop removes the webhook configurations (so the API server stops calling), then stops the server
-// with SIGTERM as the kubelet would, and SIGKILL if it has not exited after its drain. Safe to call twice.
+// Stop removes the webhook configurations (so the API server stops calling), stops the server
+// with SIGTERM as the kubelet would (SIGKILL if it has not exited after its drain), then deletes the
+// chart objects it applied. Safe to call twice.
 func (g *IRSAGuard) Stop() {
 	if g == nil || g.cmd == nil {
 		return
@@ -192,6 +193,11 @@ func (g *IRSAGuard) Stop() {
 		<-g.exited
 	}
 	g.cmd = nil
+	// Leave the cluster as it was found: a later render (other free ports) applied over these
+	// objects would merge with them, e.g. a Service with two ports named "metrics".
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_ = g.env.KubectlWithInput(ctx, g.Chart.Objects, "delete", "--ignore-not-found", "--wait=false", "-f", "-")
+	cancel()
 }
 
 // WebhookRequests is how many admission requests the server has answered on path (e.g.
