@@ -52,7 +52,7 @@ e2e: controlplane helm-tools ## End-to-end suite (envtest) on the cached real ku
 
 .PHONY: demo
 demo: ## Run it: real kube-apiserver + fake AWS + the webhook; apply examples/demo, show kubectl's warnings and denials
-	@echo "demo: building kube-apiserver, etcd, kubectl, helm and irsa-guard if needed (first run: about 5-10 minutes on 2 cores; then instant)"
+	@echo "demo: building kube-apiserver, etcd, kubectl, helm and irsa-guard if needed (first run: about 15-20 minutes on 2 cores; then instant)"
 	@hack/controlplane.sh >/dev/null && hack/helm.sh >/dev/null
 	@$(MAKE) --no-print-directory build >/dev/null && $(GO) build -o bin/irsa-guard-demo ./hack/demo
 	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) bin/irsa-guard-demo || rc=$$?; hack/controlplane.sh sweep; exit $$rc
