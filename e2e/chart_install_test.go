@@ -116,27 +116,8 @@ func TestChartInstallsAndAgreesWithTheBinary(t *testing.T) {
 		t.Fatalf("delete the fixed-port webhook configuration: %s", res)
 	}
 
-	dir := t.TempDir()
-	bin, err := BuildIRSAGuard(ctx, root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aws, err := StartFakeAWS([]byte(chartTestState), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(aws.Close)
 	// No extra values: the server runs on ci/e2e-values.yaml plus the harness's free ports and fake issuer.
-	guard, err := StartIRSAGuard(ctx, testEnv, IRSAGuardOptions{Root: root, Binary: bin, Namespace: release, AWS: aws, Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("irsa-guard log (last 40 lines):\n%s", guard.LogTail(40))
-		}
-		guard.Stop()
-	})
+	guard := startServer(t, ctx, []byte(chartTestState), IRSAGuardOptions{Root: root, Namespace: release}).guard
 	if err := sameArgsButPorts(rendered.Args, guard.Chart.Args); err != "" {
 		t.Fatalf("the server did not run with the chart's arguments: %s\nchart: %q\nran:   %q", err, rendered.Args, guard.Chart.Args)
 	}

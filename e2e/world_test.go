@@ -37,16 +37,11 @@ const webhookTestValues = `config:
     "444455556666": arn:aws:iam::444455556666:role/irsa-guard-reader
 `
 
-// startWorld builds the binary, starts the fake AWS seeded from examples/demo/aws-state.yaml and the
-// server, and registers cleanups that stop both even when the test fails half way.
+// startWorld starts the server the webhook tests share: the fake AWS seeded from
+// examples/demo/aws-state.yaml and the chart's server with webhookTestValues.
 func startWorld(t *testing.T, ctx context.Context) *world {
 	t.Helper()
 	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	bin, err := BuildIRSAGuard(ctx, root, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,12 +49,27 @@ func startWorld(t *testing.T, ctx context.Context) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aws, err := StartFakeAWS(state, dir)
+	return startServer(t, ctx, state, IRSAGuardOptions{Root: root, Values: webhookTestValues})
+}
+
+// startServer builds the binary, starts a fake AWS serving state and irsa-guard as o describes
+// (Binary, AWS and Dir are filled in), and registers cleanups that stop both even when the test
+// fails half way, printing the server's log on failure.
+func startServer(t *testing.T, ctx context.Context, state []byte, o IRSAGuardOptions) *world {
+	t.Helper()
+	o.Dir = t.TempDir()
+	bin, err := BuildIRSAGuard(ctx, o.Root, o.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Binary = bin
+	aws, err := StartFakeAWS(state, o.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(aws.Close)
-	guard, err := StartIRSAGuard(ctx, testEnv, IRSAGuardOptions{Root: root, Binary: bin, Values: webhookTestValues, AWS: aws, Dir: dir})
+	o.AWS = aws
+	guard, err := StartIRSAGuard(ctx, testEnv, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +79,7 @@ func startWorld(t *testing.T, ctx context.Context) *world {
 		}
 		guard.Stop()
 	})
-	return &world{guard: guard, aws: aws, root: root}
+	return &world{guard: guard, aws: aws, root: o.Root}
 }
 
 // createNamespaces creates namespaces with labels; the envtest control plane has no namespace
