@@ -94,5 +94,6 @@ image-build-check: ## Run the Dockerfile's build step without Docker and check t
 	@bash hack/image-build-check.sh
 
 .PHONY: fake-aws
-fake-aws: build ## Serve examples/demo/aws-state.yaml as a local fake IAM/STS/EKS (prints the AWS_* env)
-	bin/irsa-guard dev fake-aws --state examples/demo/aws-state.yaml --oidc-issuer
+fake-aws: ## Serve examples/demo/aws-state.yaml as a local fake IAM/STS/EKS (prints the AWS_* env); dev tooling, not in the product binary
+	$(GO) build -o bin/fake-aws ./hack/fake-aws
+	bin/fake-aws --state examples/demo/aws-state.yaml --oidc-issuer

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/irsa-guard/irsa-guard/fakeaws"
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/validators"
 )
 
@@ -70,12 +70,12 @@ func TestCacheRemembersNotFoundBriefly(t *testing.T) {
 		t.Errorf("negative cache answers = %v, want 2", n)
 	}
 	// The role gets created; after the 30s negative TTL irsa-guard sees it.
-	st, err := fakeaws.ParseState([]byte(e.stateText))
+	st, err := awsstate.ParseState([]byte(e.stateText))
 	if err != nil {
 		t.Fatal(err)
 	}
 	acct := st.Accounts[ownAccount]
-	acct.Roles = append(acct.Roles, fakeaws.Role{Name: "not-yet", Path: "/", CreateDate: fakeaws.DefaultCreateDate(),
+	acct.Roles = append(acct.Roles, awsstate.Role{Name: "not-yet", Path: "/", CreateDate: awsstate.DefaultCreateDate(),
 		TrustPolicy: `{"Version":"2012-10-17","Statement":[]}`})
 	e.aws.SetState(st)
 	e.clock.Add(31 * time.Second)
@@ -89,7 +89,7 @@ func TestCacheServesStaleDataWhenIAMFails(t *testing.T) {
 	v := e.verifier(t, nil)
 	ctx := testContext(t)
 	v.Verify(ctx, e.identity("arn:aws:iam::111122223333:role/Team-Writer"))
-	if err := e.aws.SetFaults(fakeaws.Fault{API: "GetRole", Error: "Throttling"}); err != nil {
+	if err := e.aws.SetFaults(awsstate.Fault{API: "GetRole", Error: "Throttling"}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(20 * time.Minute)
@@ -112,7 +112,7 @@ func TestCacheServesStaleDataWhenIAMFails(t *testing.T) {
 
 func TestConcurrentColdLookupsMakeOneCall(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.aws.SetFaults(fakeaws.Fault{API: "GetRole", Latency: 100 * time.Millisecond}); err != nil {
+	if err := e.aws.SetFaults(awsstate.Fault{API: "GetRole", Latency: 100 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	v := e.verifier(t, func(o *Options) { o.Account = ownAccount })

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
 )
 
@@ -15,18 +16,18 @@ import (
 func TestClassifySDKErrors(t *testing.T) {
 	tests := map[string]struct {
 		role    string
-		fault   *fakeaws.Fault
+		fault   *awsstate.Fault
 		timeout time.Duration
 		want    Reason
 	}{
 		"a role that does not exist is not found":         {role: "nope", want: ReasonNotFound},
-		"Throttling with Rate exceeded is throttled":      {role: "app", fault: &fakeaws.Fault{API: "GetRole", Error: "Throttling"}, want: ReasonThrottled},
-		"our own AccessDenied is access denied":           {role: "app", fault: &fakeaws.Fault{API: "GetRole", Error: "AccessDenied"}, want: ReasonAccessDenied},
-		"ServiceUnavailable is a server error":            {role: "app", fault: &fakeaws.Fault{API: "GetRole", Error: "ServiceUnavailable"}, want: ReasonServer},
-		"a truncated XML body is a server error":          {role: "app", fault: &fakeaws.Fault{API: "GetRole", Malformed: true}, want: ReasonServer},
-		"a dropped connection is a network error":         {role: "app", fault: &fakeaws.Fault{API: "GetRole", Drop: true}, want: ReasonNetwork},
-		"an answer slower than the deadline is timeout":   {role: "app", fault: &fakeaws.Fault{API: "GetRole", Latency: time.Second}, timeout: 50 * time.Millisecond, want: ReasonTimeout},
-		"InvalidInput is neither a finding nor transient": {role: "app", fault: &fakeaws.Fault{API: "GetRole", Error: "InvalidInput"}, want: ReasonUnknown},
+		"Throttling with Rate exceeded is throttled":      {role: "app", fault: &awsstate.Fault{API: "GetRole", Error: "Throttling"}, want: ReasonThrottled},
+		"our own AccessDenied is access denied":           {role: "app", fault: &awsstate.Fault{API: "GetRole", Error: "AccessDenied"}, want: ReasonAccessDenied},
+		"ServiceUnavailable is a server error":            {role: "app", fault: &awsstate.Fault{API: "GetRole", Error: "ServiceUnavailable"}, want: ReasonServer},
+		"a truncated XML body is a server error":          {role: "app", fault: &awsstate.Fault{API: "GetRole", Malformed: true}, want: ReasonServer},
+		"a dropped connection is a network error":         {role: "app", fault: &awsstate.Fault{API: "GetRole", Drop: true}, want: ReasonNetwork},
+		"an answer slower than the deadline is timeout":   {role: "app", fault: &awsstate.Fault{API: "GetRole", Latency: time.Second}, timeout: 50 * time.Millisecond, want: ReasonTimeout},
+		"InvalidInput is neither a finding nor transient": {role: "app", fault: &awsstate.Fault{API: "GetRole", Error: "InvalidInput"}, want: ReasonUnknown},
 	}
 	iss := startIssuer(t, fakeaws.OIDCIssuerOptions{})
 	for name, tc := range tests {
@@ -73,7 +74,7 @@ func TestClassifyWrappedErrors(t *testing.T) {
 
 func TestVerifyReturnsWithinTheCallersBudget(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.aws.SetFaults(fakeaws.Fault{API: "GetRole", Latency: 3 * time.Second}); err != nil {
+	if err := e.aws.SetFaults(awsstate.Fault{API: "GetRole", Latency: 3 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	v := e.verifier(t, func(o *Options) { o.Account = ownAccount })
@@ -93,7 +94,7 @@ func TestVerifyReturnsWithinTheCallersBudget(t *testing.T) {
 
 func TestThrottledIAMIsRetriedOnceThenUnverified(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.aws.SetFaults(fakeaws.Fault{API: "GetRole", Error: "Throttling"}); err != nil {
+	if err := e.aws.SetFaults(awsstate.Fault{API: "GetRole", Error: "Throttling"}); err != nil {
 		t.Fatal(err)
 	}
 	v := e.verifier(t, nil)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
 	"github.com/irsa-guard/irsa-guard/validators"
 )
@@ -133,21 +134,21 @@ type env struct {
 	reg       *prometheus.Registry
 }
 
-func newEnv(t testing.TB, edit func(*fakeaws.State)) *env {
+func newEnv(t testing.TB, edit func(*awsstate.State)) *env {
 	t.Helper()
 	return newEnvWithIssuer(t, fakeaws.OIDCIssuerOptions{}, edit)
 }
 
-func newEnvWithIssuer(t testing.TB, opts fakeaws.OIDCIssuerOptions, edit func(*fakeaws.State)) *env {
+func newEnvWithIssuer(t testing.TB, opts fakeaws.OIDCIssuerOptions, edit func(*awsstate.State)) *env {
 	t.Helper()
 	return newEnvOn(t, startIssuer(t, opts), edit)
 }
 
 // newEnvOn shares one issuer between subtests: generating its RSA key and chain is the slow part.
-func newEnvOn(t testing.TB, iss *issuer, edit func(*fakeaws.State)) *env {
+func newEnvOn(t testing.TB, iss *issuer, edit func(*awsstate.State)) *env {
 	t.Helper()
 	text := strings.NewReplacer("HOSTPATH", validators.IssuerHostPath(iss.url), "ISSUER", iss.url, "THUMB", iss.thumbprint).Replace(baseState)
-	st, err := fakeaws.ParseState([]byte(text))
+	st, err := awsstate.ParseState([]byte(text))
 	if err != nil {
 		t.Fatalf("ParseState: %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/irsa-guard/irsa-guard/fakeaws"
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/validators"
 	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
 )
@@ -102,8 +102,8 @@ func TestTrustMemoStaysBounded(t *testing.T) {
 }
 
 func TestGetRoleKeepsTheParsedPolicy(t *testing.T) {
-	e := newEnv(t, func(s *fakeaws.State) {
-		s.Accounts[ownAccount].Roles = append(s.Accounts[ownAccount].Roles, fakeaws.Role{
+	e := newEnv(t, func(s *awsstate.State) {
+		s.Accounts[ownAccount].Roles = append(s.Accounts[ownAccount].Roles, awsstate.Role{
 			Name: "odd", TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Maybe"}]}`})
 	})
 	v := e.verifier(t, nil)
@@ -127,10 +127,10 @@ func TestGetRoleKeepsTheParsedPolicy(t *testing.T) {
 // A young role's findings are rewritten per request (downgraded to warnings with a prefix); the
 // memo must hand every request the original, or the prefix would pile up.
 func TestVerifyGivesTheSameFindingsWarmAndCold(t *testing.T) {
-	e := newEnv(t, func(s *fakeaws.State) {
+	e := newEnv(t, func(s *awsstate.State) {
 		r := &s.Accounts[ownAccount].Roles[0]
 		r.CreateDate = testNow.Add(-time.Minute)
-		r.TrustPolicy = fakeaws.PolicyText(strings.ReplaceAll(string(r.TrustPolicy), "shop:app", "shop:other"))
+		r.TrustPolicy = awsstate.PolicyText(strings.ReplaceAll(string(r.TrustPolicy), "shop:app", "shop:other"))
 	})
 	v := e.verifier(t, nil)
 	id := e.identity("arn:aws:iam::111122223333:role/app")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
 	"github.com/irsa-guard/irsa-guard/validators"
 )
@@ -15,7 +16,7 @@ func TestVerifyFindings(t *testing.T) {
 	tests := map[string]struct {
 		roleARN     string
 		audience    string
-		editState   func(*fakeaws.State)
+		editState   func(*awsstate.State)
 		editOptions func(*Options)
 		want        []string
 		wantMessage string // a substring of the first finding's message
@@ -44,12 +45,12 @@ func TestVerifyFindings(t *testing.T) {
 		},
 		"no OIDC provider for the issuer in the role's account is IRSA020": {
 			roleARN:   "arn:aws:iam::111122223333:role/app",
-			editState: func(s *fakeaws.State) { s.Accounts[ownAccount].OIDCProviders = nil },
+			editState: func(s *awsstate.State) { s.Accounts[ownAccount].OIDCProviders = nil },
 			want:      []string{"IRSA020/error"},
 		},
 		"a provider without the token audience is IRSA021": {
 			roleARN:   "arn:aws:iam::111122223333:role/app",
-			editState: func(s *fakeaws.State) { s.Accounts[ownAccount].OIDCProviders[0].ClientIDs = []string{"vault"} },
+			editState: func(s *awsstate.State) { s.Accounts[ownAccount].OIDCProviders[0].ClientIDs = []string{"vault"} },
 			want:      []string{"IRSA021/error"},
 		},
 		"a custom audience the provider lacks is IRSA021 and an aud mismatch": {
@@ -59,7 +60,7 @@ func TestVerifyFindings(t *testing.T) {
 		},
 		"a stale thumbprint on a publicly trusted chain is a warning": {
 			roleARN: "arn:aws:iam::111122223333:role/app",
-			editState: func(s *fakeaws.State) {
+			editState: func(s *awsstate.State) {
 				s.Accounts[ownAccount].OIDCProviders[0].Thumbprints = []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}
 			},
 			want:        []string{"IRSA022/warning"},
@@ -67,7 +68,7 @@ func TestVerifyFindings(t *testing.T) {
 		},
 		"a stale thumbprint on a private chain is an error": {
 			roleARN: "arn:aws:iam::111122223333:role/app",
-			editState: func(s *fakeaws.State) {
+			editState: func(s *awsstate.State) {
 				s.Accounts[ownAccount].OIDCProviders[0].Thumbprints = []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}
 			},
 			editOptions: func(o *Options) { o.IssuerRoots, o.PublicRoots = o.PublicRoots, []*x509.Certificate{} },
@@ -76,10 +77,10 @@ func TestVerifyFindings(t *testing.T) {
 		},
 		"a role created a minute ago whose trust is broken may still be propagating": {
 			roleARN: "arn:aws:iam::111122223333:role/app",
-			editState: func(s *fakeaws.State) {
+			editState: func(s *awsstate.State) {
 				r := &s.Accounts[ownAccount].Roles[0]
 				r.CreateDate = testNow.Add(-time.Minute)
-				r.TrustPolicy = fakeaws.PolicyText(strings.ReplaceAll(string(r.TrustPolicy), "shop:app", "shop:other"))
+				r.TrustPolicy = awsstate.PolicyText(strings.ReplaceAll(string(r.TrustPolicy), "shop:app", "shop:other"))
 			},
 			want:        []string{"IRSA032/warning"},
 			wantMessage: "may still be propagating",
@@ -136,7 +137,7 @@ func TestVerifyFindings(t *testing.T) {
 }
 
 func TestVerifyProviderMissingPredictsExactSTSError(t *testing.T) {
-	e := newEnv(t, func(s *fakeaws.State) { s.Accounts[ownAccount].OIDCProviders = nil })
+	e := newEnv(t, func(s *awsstate.State) { s.Accounts[ownAccount].OIDCProviders = nil })
 	got := e.verifier(t, nil).Verify(testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
 	f, ok := findingWith(got, validators.CheckProviderMissing)
 	if !ok {
@@ -176,7 +177,7 @@ func TestGetRoleDecodesPolicyOnce(t *testing.T) {
 	if !strings.Contains(facts.TrustPolicy, `"Sid":"Save100%25"`) {
 		t.Errorf("TrustPolicy = %s, want the Sid decoded exactly once", facts.TrustPolicy)
 	}
-	if facts.ARN != "arn:aws:iam::111122223333:role/percent" || !facts.CreateDate.Equal(fakeaws.DefaultCreateDate()) {
+	if facts.ARN != "arn:aws:iam::111122223333:role/percent" || !facts.CreateDate.Equal(awsstate.DefaultCreateDate()) {
 		t.Errorf("facts = %+v", facts)
 	}
 }
@@ -219,7 +220,7 @@ func TestVerifyThumbprintAgainstTheJWKSHost(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			iss := startIssuer(t, tc.issuer)
-			e := newEnvOn(t, iss, func(s *fakeaws.State) {
+			e := newEnvOn(t, iss, func(s *awsstate.State) {
 				s.Accounts[ownAccount].OIDCProviders[0].Thumbprints = []string{tc.pin(iss)}
 			})
 			v := e.verifier(t, func(o *Options) {

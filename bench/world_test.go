@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/irsa-guard/irsa-guard/awsfacts"
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
 	"github.com/irsa-guard/irsa-guard/validators"
@@ -112,7 +113,7 @@ func newWorld(tb testing.TB) *world {
 	}
 	tb.Cleanup(iss.Close)
 	text := strings.NewReplacer("HOSTPATH", validators.IssuerHostPath(iss.URL()), "ISSUER", iss.URL(), "THUMB", iss.JWKSThumbprint()).Replace(state)
-	st, err := fakeaws.ParseState([]byte(text))
+	st, err := awsstate.ParseState([]byte(text))
 	if err != nil {
 		tb.Fatalf("ParseState: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
 )
 
@@ -23,7 +24,7 @@ type FakeAWS struct {
 	// CAFile holds the fake issuer's root CA; irsa-guard trusts it through SSL_CERT_FILE.
 	CAFile string
 	// State is the world being served, after the issuer was replaced.
-	State *fakeaws.State
+	State *awsstate.State
 }
 
 // StartFakeAWS serves an AWS state document (docs/aws-state.md) whose first cluster's issuer is
@@ -32,7 +33,7 @@ type FakeAWS struct {
 // the fake's real thumbprint. A state for issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE
 // thus behaves exactly as documented, offline. dir receives the CA file. Close the result when done.
 func StartFakeAWS(stateYAML []byte, dir string) (*FakeAWS, error) {
-	orig, err := fakeaws.ParseState(stateYAML)
+	orig, err := awsstate.ParseState(stateYAML)
 	if err != nil {
 		return nil, fmt.Errorf("AWS state: %w", err)
 	}
@@ -53,7 +54,7 @@ func StartFakeAWS(stateYAML []byte, dir string) (*FakeAWS, error) {
 		issuer.Close()
 		return nil, err
 	}
-	state, err := fakeaws.ParseState(bytes.ReplaceAll(stateYAML, []byte(u.Host), []byte(fakeHost.Host)))
+	state, err := awsstate.ParseState(bytes.ReplaceAll(stateYAML, []byte(u.Host), []byte(fakeHost.Host)))
 	if err != nil {
 		issuer.Close()
 		return nil, fmt.Errorf("AWS state with the issuer replaced: %w", err)

@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/irsa-guard/irsa-guard/fakeaws"
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/validators"
 )
 
@@ -146,17 +146,17 @@ func TestWebhook(t *testing.T) {
 
 	t.Run("with IAM down the object is allowed with a could-not-verify warning inside the deadline", func(t *testing.T) {
 		tests := map[string]struct {
-			fault   fakeaws.Fault
+			fault   awsstate.Fault
 			name    string
 			roleARN string
 			reason  string
 		}{
 			"IAM answering slower than the decision budget": {
-				fault: fakeaws.Fault{API: "GetRole", Latency: 20 * time.Second},
+				fault: awsstate.Fault{API: "GetRole", Latency: 20 * time.Second},
 				name:  "slow-iam", roleARN: "arn:aws:iam::111122223333:role/ci-deployer",
 			},
 			"IAM dropping every connection": {
-				fault: fakeaws.Fault{Drop: true},
+				fault: awsstate.Fault{Drop: true},
 				name:  "dropped-iam", roleARN: "arn:aws:iam::111122223333:role/quarantined-app",
 			},
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -20,7 +22,7 @@ import (
 // (assuming the reader role for the data account, as irsa-guard does) and checked with the real
 // validators.
 func TestDemoStateProducesTheDocumentedFindings(t *testing.T) {
-	st, err := LoadState("../examples/demo/aws-state.yaml")
+	st, err := awsstate.LoadState("../examples/demo/aws-state.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func TestDemoStateProducesTheDocumentedFindings(t *testing.T) {
 // demoFacts gathers what the AWS adapter would, through the SDK: credentials for the role's
 // account (assuming irsa-guard-reader there when it is not the caller's), GetRole and
 // GetOpenIDConnectProvider.
-func demoFacts(t *testing.T, srv *Server, st *State, id validators.Identity) validators.AWSFacts {
+func demoFacts(t *testing.T, srv *Server, st *awsstate.State, id validators.Identity) validators.AWSFacts {
 	t.Helper()
 	ctx := testContext(t)
 	arn, err := validators.ParseRoleARN(id.RoleARN)

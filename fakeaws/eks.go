@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/irsa-guard/irsa-guard/awsstate"
 )
 
 // serveEKS answers eks:DescribeCluster (GET /clusters/{name}) in EKS's REST-JSON protocol:
@@ -62,7 +64,7 @@ func (s *Server) serveEKS(w http.ResponseWriter, r *http.Request) {
 		out := map[string]any{"cluster": map[string]any{
 			"name":            c.Name,
 			"arn":             fmt.Sprintf("arn:%s:eks:%s:%s:cluster/%s", st.Partition, c.Region, c.Account, c.Name),
-			"createdAt":       float64(DefaultCreateDate().Unix()),
+			"createdAt":       float64(awsstate.DefaultCreateDate().Unix()),
 			"version":         "1.33",
 			"status":          "ACTIVE",
 			"endpoint":        "https://" + strings.ToUpper(roleID(c.Name)[4:]) + ".gr7." + c.Region + ".eks.amazonaws.com",

@@ -3,76 +3,23 @@ package fakeaws
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
+
 	"go.yaml.in/yaml/v3"
 )
 
-// Fault is one injected misbehaviour. Every matching fault adds its latency; then the first
-// matching fault with an outcome (Drop, Malformed, Error) answers instead of the real handler.
-type Fault struct {
-	// API limits the fault to one action ("GetRole", "AssumeRole", "DescribeCluster", ...);
-	// empty means every API.
-	API string `yaml:"api,omitempty" json:"api,omitempty"`
-	// Latency is added before answering, e.g. "1500ms". A cancelled request stops waiting.
-	Latency time.Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
-	// Error answers with this AWS error code in the API's own wire format: Throttling (400,
-	// "Rate exceeded"), AccessDenied (403), InvalidInput (400), NoSuchEntity (404),
-	// ServiceFailure (500), ServiceUnavailable (503), InternalFailure (500).
-	Error string `yaml:"error,omitempty" json:"error,omitempty"`
-	// Malformed answers 200 with a truncated body that no parser accepts.
-	Malformed bool `yaml:"malformed,omitempty" json:"malformed,omitempty"`
-	// Drop closes the connection without any response.
-	Drop bool `yaml:"drop,omitempty" json:"drop,omitempty"`
-	// Every applies the fault to every Nth matching request only (the Nth, 2Nth, ...);
-	// 0 or 1 means every request.
-	Every int `yaml:"every,omitempty" json:"every,omitempty"`
-}
-
-// knownFaultErrors are the codes Fault.Error accepts.
-var knownFaultErrors = []string{"Throttling", "AccessDenied", "InvalidInput", "NoSuchEntity",
-	"ServiceFailure", "ServiceUnavailable", "InternalFailure"}
-
-func (f Fault) validate() error {
-	outcomes := 0
-	for _, b := range []bool{f.Error != "", f.Malformed, f.Drop} {
-		if b {
-			outcomes++
-		}
-	}
-	switch {
-	case outcomes > 1:
-		return errors.New("choose at most one of error, malformed and drop per fault; list two faults to combine them")
-	case outcomes == 0 && f.Latency == 0:
-		return errors.New("fault does nothing; set latency, error, malformed or drop")
-	case f.Latency < 0:
-		return fmt.Errorf("latency %s must not be negative", f.Latency)
-	case f.Every < 0:
-		return fmt.Errorf("every %d must be 0 (always) or a positive N (every Nth request)", f.Every)
-	}
-	if f.Error != "" {
-		ok := false
-		for _, k := range knownFaultErrors {
-			ok = ok || k == f.Error
-		}
-		if !ok {
-			return fmt.Errorf("error %q is not one of %s", f.Error, strings.Join(knownFaultErrors, ", "))
-		}
-	}
-	return nil
-}
-
 // faultState counts the requests a fault matched, for Every.
 type faultState struct {
-	Fault
+	awsstate.Fault
 	seen int
 }
 
-func newFaultStates(fs []Fault) []faultState {
+func newFaultStates(fs []awsstate.Fault) []faultState {
 	out := make([]faultState, len(fs))
 	for i, f := range fs {
 		out[i] = faultState{Fault: f}
@@ -82,9 +29,9 @@ func newFaultStates(fs []Fault) []faultState {
 
 // SetFaults replaces the injected faults (nil clears them). An invalid fault is an error and
 // changes nothing.
-func (s *Server) SetFaults(faults ...Fault) error {
+func (s *Server) SetFaults(faults ...awsstate.Fault) error {
 	for i, f := range faults {
-		if err := f.validate(); err != nil {
+		if err := f.Validate(); err != nil {
 			return fmt.Errorf("fault %d: %w", i, err)
 		}
 	}
@@ -95,10 +42,10 @@ func (s *Server) SetFaults(faults ...Fault) error {
 }
 
 // Faults returns the faults in force.
-func (s *Server) Faults() []Fault {
+func (s *Server) Faults() []awsstate.Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Fault, 0, len(s.faults))
+	out := make([]awsstate.Fault, 0, len(s.faults))
 	for _, f := range s.faults {
 		out = append(out, f.Fault)
 	}
@@ -112,11 +59,11 @@ func (s *Server) countCall(api string) {
 }
 
 // pickFaults returns the total latency and the outcome fault (nil if none) for one request.
-func (s *Server) pickFaults(api string) (time.Duration, *Fault) {
+func (s *Server) pickFaults(api string) (time.Duration, *awsstate.Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var latency time.Duration
-	var outcome *Fault
+	var outcome *awsstate.Fault
 	for i := range s.faults {
 		f := &s.faults[i]
 		if f.API != "" && !strings.EqualFold(f.API, api) {
@@ -179,14 +126,14 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 	type faultsDoc struct {
-		Faults []Fault `yaml:"faults" json:"faults"`
+		Faults []awsstate.Fault `yaml:"faults" json:"faults"`
 	}
 	switch {
 	case r.URL.Path == "/_fake/faults" && r.Method == http.MethodGet:
 		writeJSON(http.StatusOK, faultsDoc{Faults: s.Faults()})
 	case r.URL.Path == "/_fake/faults" && r.Method == http.MethodDelete:
 		_ = s.SetFaults()
-		writeJSON(http.StatusOK, faultsDoc{Faults: []Fault{}})
+		writeJSON(http.StatusOK, faultsDoc{Faults: []awsstate.Fault{}})
 	case r.URL.Path == "/_fake/faults" && r.Method == http.MethodPost:
 		var buf bytes.Buffer
 		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, 1<<20)); err != nil {
@@ -218,17 +165,4 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(http.StatusNotFound, map[string]string{"error": "unknown admin endpoint; use /_fake/faults (GET, POST, DELETE) or /_fake/calls (GET)"})
 	}
-}
-
-// MarshalJSON writes Latency as a Go duration string ("1.5s"), the form POST /_fake/faults reads.
-func (f Fault) MarshalJSON() ([]byte, error) {
-	type plain Fault
-	out := struct {
-		plain
-		Latency string `json:"latency,omitempty"`
-	}{plain: plain(f)}
-	if f.Latency != 0 {
-		out.Latency = f.Latency.String()
-	}
-	return json.Marshal(out)
 }

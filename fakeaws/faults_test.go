@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
@@ -23,39 +25,39 @@ import (
 // real SDK returns.
 func TestFaultsReachTheSDKAsAWSErrors(t *testing.T) {
 	tests := map[string]struct {
-		fault Fault
+		fault awsstate.Fault
 		check func(t *testing.T, err error)
 	}{
 		"Throttling is a 400 with AWS's Rate exceeded": {
-			fault: Fault{API: "GetRole", Error: "Throttling"},
+			fault: awsstate.Fault{API: "GetRole", Error: "Throttling"},
 			check: func(t *testing.T, err error) { assertAPIError(t, err, "Throttling", 400, "Rate exceeded") },
 		},
 		"ServiceFailure is a 500": {
-			fault: Fault{Error: "ServiceFailure"},
+			fault: awsstate.Fault{Error: "ServiceFailure"},
 			check: func(t *testing.T, err error) {
 				assertAPIError(t, err, "ServiceFailure", 500, "The request processing has failed because of an unknown error, exception or failure.")
 			},
 		},
 		"ServiceUnavailable is a 503": {
-			fault: Fault{Error: "ServiceUnavailable"},
+			fault: awsstate.Fault{Error: "ServiceUnavailable"},
 			check: func(t *testing.T, err error) {
 				assertAPIError(t, err, "ServiceUnavailable", 503, "Service Unavailable")
 			},
 		},
 		"AccessDenied names the caller and the action": {
-			fault: Fault{API: "GetRole", Error: "AccessDenied"},
+			fault: awsstate.Fault{API: "GetRole", Error: "AccessDenied"},
 			check: func(t *testing.T, err error) {
 				assertAPIError(t, err, "AccessDenied", 403, "User: arn:aws:iam::111122223333:user/fake-caller is not authorized to perform: iam:GetRole")
 			},
 		},
 		"InvalidInput is a 400": {
-			fault: Fault{Error: "InvalidInput"},
+			fault: awsstate.Fault{Error: "InvalidInput"},
 			check: func(t *testing.T, err error) {
 				assertAPIError(t, err, "InvalidInput", 400, "The request contains an invalid input parameter.")
 			},
 		},
 		"malformed XML is a response the SDK cannot parse": {
-			fault: Fault{Malformed: true},
+			fault: awsstate.Fault{Malformed: true},
 			check: func(t *testing.T, err error) {
 				// The SDK reports a 200 whose body does not parse as a response error, not an API error.
 				var re *awshttp.ResponseError
@@ -66,7 +68,7 @@ func TestFaultsReachTheSDKAsAWSErrors(t *testing.T) {
 			},
 		},
 		"a dropped connection is a send error with no response": {
-			fault: Fault{Drop: true},
+			fault: awsstate.Fault{Drop: true},
 			check: func(t *testing.T, err error) {
 				var se *smithyhttp.RequestSendError
 				if !errors.As(err, &se) {
@@ -95,7 +97,7 @@ func TestFaultsReachTheSDKAsAWSErrors(t *testing.T) {
 
 func TestFaultLimitedToOneAPILeavesOthersAlone(t *testing.T) {
 	srv := startFake(t, testState)
-	if err := srv.SetFaults(Fault{API: "GetOpenIDConnectProvider", Error: "Throttling"}); err != nil {
+	if err := srv.SetFaults(awsstate.Fault{API: "GetOpenIDConnectProvider", Error: "Throttling"}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := testContext(t)
@@ -113,7 +115,7 @@ func TestFaultLimitedToOneAPILeavesOthersAlone(t *testing.T) {
 // throttled call: every 2nd request is throttled, so with 3 attempts each call succeeds.
 func TestEveryNthThrottleIsAbsorbedByTheSDKRetryer(t *testing.T) {
 	srv := startFake(t, testState)
-	if err := srv.SetFaults(Fault{API: "GetRole", Error: "Throttling", Every: 2}); err != nil {
+	if err := srv.SetFaults(awsstate.Fault{API: "GetRole", Error: "Throttling", Every: 2}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := callerConfig(srv, testAccount)
@@ -132,7 +134,7 @@ func TestEveryNthThrottleIsAbsorbedByTheSDKRetryer(t *testing.T) {
 
 func TestLatencyFault(t *testing.T) {
 	srv := startFake(t, testState)
-	if err := srv.SetFaults(Fault{API: "GetCallerIdentity", Latency: 300 * time.Millisecond}); err != nil {
+	if err := srv.SetFaults(awsstate.Fault{API: "GetCallerIdentity", Latency: 300 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	client := stsClient(callerConfig(srv, testAccount))
@@ -159,7 +161,7 @@ func TestLatencyFault(t *testing.T) {
 
 func TestEKSFaultsUseEKSErrorShapes(t *testing.T) {
 	srv := startFake(t, testState)
-	if err := srv.SetFaults(Fault{API: "DescribeCluster", Error: "Throttling"}); err != nil {
+	if err := srv.SetFaults(awsstate.Fault{API: "DescribeCluster", Error: "Throttling"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := eksClient(callerConfig(srv, testAccount)).DescribeCluster(testContext(t), &eks.DescribeClusterInput{Name: aws.String("demo")})
@@ -202,7 +204,7 @@ func TestAdminFaultsEndpoint(t *testing.T) {
 		{"getting faults returns what is in force", "GET", "",
 			200, `{"faults":[{"api":"GetRole","latency":"1.5s"},{"error":"Throttling","every":3}]}`},
 		{"an unknown field is refused and changes nothing", "POST", `{"faults":[{"api":"GetRole","eror":"Throttling"}]}`,
-			400, `{"error":"body must be {\"faults\":[{\"api\":\"GetRole\",\"error\":\"Throttling\"}]}: yaml: unmarshal errors:\n  line 1: field eror not found in type fakeaws.Fault"}`},
+			400, `{"error":"body must be {\"faults\":[{\"api\":\"GetRole\",\"error\":\"Throttling\"}]}: yaml: unmarshal errors:\n  line 1: field eror not found in type awsstate.Fault"}`},
 		{"an unknown error code is refused", "POST", `{"faults":[{"error":"Throttled"}]}`,
 			400, `{"error":"fault 0: error \"Throttled\" is not one of Throttling, AccessDenied, InvalidInput, NoSuchEntity, ServiceFailure, ServiceUnavailable, InternalFailure"}`},
 		{"deleting clears them", "DELETE", "", 200, `{"faults":[]}`},

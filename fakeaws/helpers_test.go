@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
@@ -82,7 +84,7 @@ accounts:
 // startFake parses state and serves it for the test's lifetime.
 func startFake(t *testing.T, state string) *Server {
 	t.Helper()
-	st, err := ParseState([]byte(state))
+	st, err := awsstate.ParseState([]byte(state))
 	if err != nil {
 		t.Fatalf("ParseState: %v", err)
 	}

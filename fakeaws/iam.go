@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/irsa-guard/irsa-guard/awsstate"
 )
 
 // iamTag is a tag as IAM's XML carries it, inside <Tags><member>...</member></Tags>.
@@ -38,7 +40,7 @@ type iamTagList struct {
 // findRole looks a role up by name the way IAM does: case-insensitively, answering with the
 // role's real name and ARN. That is why a wrongly-cased annotation still "finds" a role whose ARN
 // then differs from the annotation (IRSA011).
-func findRole(acct *Account, name string) *Role {
+func findRole(acct *awsstate.Account, name string) *awsstate.Role {
 	if acct == nil {
 		return nil
 	}
@@ -58,7 +60,7 @@ func roleID(arn string) string {
 
 func (s *Server) getRole(c *queryCall) {
 	name := c.params("RoleName")
-	if !roleNameRE.MatchString(name) {
+	if !awsstate.ValidRoleName(name) {
 		c.fail(http.StatusBadRequest, "Sender", "ValidationError",
 			fmt.Sprintf("1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name))
 		return
@@ -86,7 +88,7 @@ func (s *Server) getRole(c *queryCall) {
 }
 
 // iamTags converts tags; nil for none, so no empty <Tags/> element is written (IAM omits it).
-func iamTags(tags []Tag) *iamTagList {
+func iamTags(tags []awsstate.Tag) *iamTagList {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -114,7 +116,7 @@ func (s *Server) getOIDCProvider(c *queryCall) {
 			fmt.Sprintf("User: %s is not authorized to perform: iam:GetOpenIDConnectProvider on resource: %s", c.caller.arn, arn))
 		return
 	}
-	var found *OIDCProvider
+	var found *awsstate.OIDCProvider
 	if partition == c.st.Partition {
 		if acct := c.st.Accounts[account]; acct != nil {
 			for i := range acct.OIDCProviders {

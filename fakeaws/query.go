@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/irsa-guard/irsa-guard/awsstate"
 )
 
 // XML namespaces of the Query API responses, as AWS sends them.
@@ -22,7 +24,7 @@ type queryCall struct {
 	action string
 	xmlns  string
 	params func(string) string
-	st     *State
+	st     *awsstate.State
 	caller identity
 	reqID  string
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/irsa-guard/irsa-guard/awsstate"
 )
 
 // CallerAccessKeyPrefix starts every default access key id: CallerAccessKeyPrefix followed by a
@@ -31,7 +33,7 @@ type Server struct {
 	url string
 
 	mu       sync.Mutex
-	state    *State
+	state    *awsstate.State
 	faults   []faultState
 	calls    map[string]int
 	sessions map[string]identity // access key ids issued by AssumeRole
@@ -49,7 +51,7 @@ type identity struct {
 // NewServer starts a fake AWS on a free port of 127.0.0.1 serving state. Like httptest.NewServer
 // it is meant for tests and panics if it cannot start: no loopback, or an invalid state (states
 // from ParseState and LoadState are always valid; use Listen to get an error instead).
-func NewServer(state *State) *Server {
+func NewServer(state *awsstate.State) *Server {
 	s, err := Listen("127.0.0.1:0", state)
 	if err != nil {
 		panic(fmt.Sprintf("fakeaws: %v", err))
@@ -59,7 +61,7 @@ func NewServer(state *State) *Server {
 
 // Listen starts a fake AWS on addr, which must be a loopback address: the fake accepts any
 // signature, so it must never be reachable from another machine.
-func Listen(addr string, state *State) (*Server, error) {
+func Listen(addr string, state *awsstate.State) (*Server, error) {
 	if state == nil {
 		return nil, errors.New("fake AWS needs a state; use ParseState or LoadState")
 	}
@@ -141,7 +143,7 @@ func (s *Server) ResetCalls() {
 // SetState replaces the AWS world (and its faults) after normalizing it; an invalid state is an
 // error and changes nothing. Credentials issued by AssumeRole stay valid. Do not modify a State
 // after handing it over: requests read it without a lock.
-func (s *Server) SetState(state *State) error {
+func (s *Server) SetState(state *awsstate.State) error {
 	if state == nil {
 		return errors.New("fake AWS needs a state; use ParseState or LoadState")
 	}
@@ -154,14 +156,14 @@ func (s *Server) SetState(state *State) error {
 	return nil
 }
 
-func (s *Server) setStateLocked(state *State) {
+func (s *Server) setStateLocked(state *awsstate.State) {
 	s.state = state
 	s.faults = newFaultStates(state.Faults)
 }
 
 // snapshot is the state to serve one request from. States are never mutated after SetState, so
 // reading it without the lock is safe.
-func (s *Server) snapshot() *State {
+func (s *Server) snapshot() *awsstate.State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.state
@@ -204,8 +206,8 @@ func accessKeyID(r *http.Request) (akid, region, service string) {
 }
 
 // whoami maps a request's access key id to the identity it acts as.
-func (s *Server) whoami(st *State, akid string) (identity, bool) {
-	if acct, ok := strings.CutPrefix(akid, CallerAccessKeyPrefix); ok && accountRE.MatchString(acct) {
+func (s *Server) whoami(st *awsstate.State, akid string) (identity, bool) {
+	if acct, ok := strings.CutPrefix(akid, CallerAccessKeyPrefix); ok && awsstate.ValidAccount(acct) {
 		return identity{
 			account: acct,
 			arn:     fmt.Sprintf("arn:%s:iam::%s:user/fake-caller", st.Partition, acct),

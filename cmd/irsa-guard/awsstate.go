@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/irsa-guard/irsa-guard/fakeaws"
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/validators"
 )
 
@@ -72,7 +72,7 @@ func runAWSStateExport(ctx context.Context, o exportOptions, stdout, stderr io.W
 		return err
 	}
 	if o.cluster != "" { // so that `lint --cluster NAME --aws-state FILE` works like live lint
-		st.Clusters = []fakeaws.Cluster{{Name: o.cluster, Region: cfg.Region, Issuer: issuer}}
+		st.Clusters = []awsstate.Cluster{{Name: o.cluster, Region: cfg.Region, Issuer: issuer}}
 	}
 	if !found {
 		_, _ = fmt.Fprintf(stderr, "irsa-guard: account %s has no IAM OIDC provider for %s; lint will report IRSA020\n", st.CallerAccount, issuer)
@@ -96,7 +96,7 @@ func runAWSStateExport(ctx context.Context, o exportOptions, stdout, stderr io.W
 
 // exportState reads the caller's account: the provider for issuer (found reports whether it
 // exists) and the roles that trust it. Policies are URL-decoded exactly once, as in awsfacts.
-func exportState(ctx context.Context, cfg aws.Config, issuer string, allRoles bool) (*fakeaws.State, bool, error) {
+func exportState(ctx context.Context, cfg aws.Config, issuer string, allRoles bool) (*awsstate.State, bool, error) {
 	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return nil, false, fmt.Errorf("find your AWS account (sts:GetCallerIdentity): %w", err)
@@ -106,8 +106,8 @@ func exportState(ctx context.Context, cfg aws.Config, issuer string, allRoles bo
 		return nil, false, fmt.Errorf("sts:GetCallerIdentity returned the ARN %q, which has no partition", aws.ToString(who.Arn))
 	}
 	account, partition := aws.ToString(who.Account), arn[1]
-	acct := &fakeaws.Account{}
-	st := &fakeaws.State{Partition: partition, CallerAccount: account, Accounts: map[string]*fakeaws.Account{account: acct}}
+	acct := &awsstate.Account{}
+	st := &awsstate.State{Partition: partition, CallerAccount: account, Accounts: map[string]*awsstate.Account{account: acct}}
 	client := iam.NewFromConfig(cfg)
 	want := validators.ProviderARN(partition, account, issuer)
 	list, err := client.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
@@ -124,7 +124,7 @@ func exportState(ctx context.Context, cfg aws.Config, issuer string, allRoles bo
 			return nil, false, fmt.Errorf("get IAM OIDC provider %s: %w", want, err)
 		}
 		found = true
-		acct.OIDCProviders = append(acct.OIDCProviders, fakeaws.OIDCProvider{
+		acct.OIDCProviders = append(acct.OIDCProviders, awsstate.OIDCProvider{
 			URL: "https://" + strings.TrimPrefix(aws.ToString(out.Url), "https://"), ClientIDs: out.ClientIDList,
 			Thumbprints: out.ThumbprintList, CreateDate: aws.ToTime(out.CreateDate),
 		})
@@ -143,10 +143,10 @@ func exportState(ctx context.Context, cfg aws.Config, issuer string, allRoles bo
 			if !allRoles && !strings.Contains(policy, validators.IssuerHostPath(issuer)) {
 				continue
 			}
-			acct.Roles = append(acct.Roles, fakeaws.Role{
+			acct.Roles = append(acct.Roles, awsstate.Role{
 				Name: aws.ToString(r.RoleName), Path: aws.ToString(r.Path), CreateDate: aws.ToTime(r.CreateDate),
 				MaxSessionDuration: aws.ToInt32(r.MaxSessionDuration), Description: aws.ToString(r.Description),
-				TrustPolicy: fakeaws.PolicyText(policy),
+				TrustPolicy: awsstate.PolicyText(policy),
 			})
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
 	"github.com/irsa-guard/irsa-guard/validators"
 )
@@ -84,7 +85,7 @@ func TestExportThenLintOfflineMatchesLive(t *testing.T) {
 	writeFile(t, ca, string(iss.RootPEM()))
 	writeFile(t, manifests, liveManifests)
 	text := strings.NewReplacer("HOSTPATH", validators.IssuerHostPath(iss.URL()), "ISSUER", iss.URL(), "THUMB", iss.JWKSThumbprint()).Replace(liveState)
-	st, err := fakeaws.ParseState([]byte(text))
+	st, err := awsstate.ParseState([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestExportThenLintOfflineMatchesLive(t *testing.T) {
 	if out, code, msg := runCLI(t, "", "aws-state", "export", "--cluster", "demo", "-o", state); code != 0 {
 		t.Fatalf("export: exit %d %s %s", code, msg, out)
 	}
-	exported, err := fakeaws.LoadState(state)
+	exported, err := awsstate.LoadState(state)
 	if err != nil {
 		t.Fatalf("the exported file does not load: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/irsa-guard/irsa-guard/awsfacts"
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
 	"github.com/irsa-guard/irsa-guard/manifest"
 	"github.com/irsa-guard/irsa-guard/validators"
@@ -56,7 +57,7 @@ func liveChecks(ctx context.Context, opts lintOptions) (checks []objectCheck, st
 		// The state file is served by fakeaws on loopback and read through the real SDK
 		// clients, so offline lint exercises exactly the code path of live lint and the webhook
 		// (decoding, classification, caching) instead of a second, in-memory facts source.
-		st, err := fakeaws.LoadState(l.awsState)
+		st, err := awsstate.LoadState(l.awsState)
 		if err != nil {
 			return nil, stop, usageErrorf("--aws-state: %v", err)
 		}

@@ -28,7 +28,6 @@ Every check is documented in docs/checks.md.`,
 		newVersionCommand(),
 		newLintCommand(),
 		newTrustCommand(),
-		newDevCommand(),
 		newAWSStateCommand(),
 		newServeCommand(),
 	)

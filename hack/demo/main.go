@@ -21,8 +21,8 @@ import (
 	"github.com/go-logr/logr"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/e2e"
-	"github.com/irsa-guard/irsa-guard/fakeaws"
 )
 
 // demoValues are the chart values of the demo on top of ci/e2e-values.yaml: the data account's reader
@@ -129,7 +129,7 @@ func run(env *e2e.Env) error {
 			about:    "The fake IAM now answers GetRole after 20 s; irsa-guard's decision budget is 2.5 s of the 3 s webhook timeout.",
 			commands: [][]string{apply("07-iam-down.yaml")}, timed: true,
 			before: func() (func(), error) {
-				err := aws.Server.SetFaults(fakeaws.Fault{API: "GetRole", Latency: 20 * time.Second})
+				err := aws.Server.SetFaults(awsstate.Fault{API: "GetRole", Latency: 20 * time.Second})
 				return func() { _ = aws.Server.SetFaults() }, err
 			}},
 	}

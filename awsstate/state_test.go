@@ -1,14 +1,10 @@
-package fakeaws
+package awsstate
 
 import (
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 func TestParseStateDefaults(t *testing.T) {
@@ -41,11 +37,11 @@ func TestParseStateRejects(t *testing.T) {
 		"an empty document": {"", "document is empty; expected at least callerAccount"},
 		"a misspelt key names its line": {
 			"callerAccount: \"111122223333\"\naccounts:\n  \"111122223333\":\n    role: []\n",
-			"line 4: field role not found in type fakeaws.Account",
+			"line 4: field role not found in type awsstate.Account",
 		},
 		"a misspelt role key names its line": {
 			"callerAccount: \"111122223333\"\naccounts:\n  \"111122223333\":\n    roles:\n      - name: a\n        trustpolicy: {}\n",
-			"line 6: field trustpolicy not found in type fakeaws.Role",
+			"line 6: field trustpolicy not found in type awsstate.Role",
 		},
 		"an unquoted account that lost its leading zero": {
 			"callerAccount: 012345678901\n", "", // YAML keeps the digits as written: accepted
@@ -125,75 +121,6 @@ func TestLoadStateNamesTheFile(t *testing.T) {
 	_, err := LoadState(path)
 	if err == nil || !strings.HasPrefix(err.Error(), "AWS state "+path+": callerAccount") {
 		t.Errorf("error = %v, want it to start with the path", err)
-	}
-}
-
-// TestTrustPolicyURLEncodingRoundTrip checks that every awkward character survives IAM's
-// URL-encoding and the SDK caller's single url.QueryUnescape.
-func TestTrustPolicyURLEncodingRoundTrip(t *testing.T) {
-	tests := map[string]string{
-		"plus signs are not spaces":   `{"Condition":{"StringLike":{"k":"a+b"}}}`,
-		"percent signs stay literal":  `{"Sid":"100%25 sure %"}`,
-		"spaces and newlines":         "{\n  \"Sid\": \"two words\"\n}",
-		"unicode":                     `{"Sid":"Zugriff für Ärzte ✓ 日本"}`,
-		"reserved URL characters":     `{"Sid":"a&b=c?d#e/f:g;h,i@j$k!l*m(n)o'p[q]r~s"}`,
-		"an already-encoded sequence": `{"Sid":"%7B not a brace"}`,
-	}
-	for name, policy := range tests {
-		t.Run(name, func(t *testing.T) {
-			doc := "callerAccount: \"111122223333\"\naccounts:\n  \"111122223333\":\n    roles:\n      - name: app\n        trustPolicy: " + yamlQuote(policy) + "\n"
-			srv := startFake(t, doc)
-			out, err := iamClient(callerConfig(srv, testAccount)).GetRole(testContext(t), &iam.GetRoleInput{RoleName: aws.String("app")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw := aws.ToString(out.Role.AssumeRolePolicyDocument)
-			if strings.ContainsAny(raw, "+ {") {
-				t.Errorf("document %q is not percent-encoded", raw)
-			}
-			for _, unescape := range []func(string) (string, error){url.QueryUnescape, url.PathUnescape} {
-				got, err := unescape(raw)
-				if err != nil || got != policy {
-					t.Errorf("decoded %q (%v), want %q", got, err, policy)
-				}
-			}
-		})
-	}
-}
-
-// yamlQuote writes s as a double-quoted YAML scalar.
-func yamlQuote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	return `"` + r.Replace(s) + `"`
-}
-
-func TestSetStateSwapsTheWorld(t *testing.T) {
-	srv := startFake(t, testState)
-	client := iamClient(callerConfig(srv, testAccount))
-	empty, err := ParseState([]byte(`callerAccount: "111122223333"`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.SetState(empty); err != nil {
-		t.Fatal(err)
-	}
-	_, err = client.GetRole(testContext(t), &iam.GetRoleInput{RoleName: aws.String("app-reader")})
-	assertAPIError(t, err, "NoSuchEntity", 404, "The role with name app-reader cannot be found.")
-	full, _ := ParseState([]byte(testState))
-	full.Accounts[testAccount].Roles = append(full.Accounts[testAccount].Roles, Role{Name: "Built-In-Go", TrustPolicy: "{}"})
-	if err := srv.SetState(full); err != nil {
-		t.Fatal(err)
-	}
-	bad := &State{CallerAccount: "1234"}
-	if err := srv.SetState(bad); err == nil || err.Error() != `AWS state: callerAccount "1234" must be a 12-digit account ID in quotes, e.g. "111122223333"` {
-		t.Errorf("SetState(invalid) = %v", err)
-	}
-	out, err := client.GetRole(testContext(t), &iam.GetRoleInput{RoleName: aws.String("built-in-go")})
-	if err != nil || aws.ToString(out.Role.Arn) != "arn:aws:iam::111122223333:role/Built-In-Go" {
-		t.Errorf("a role added in Go gets the default path: %v %v", err, out)
-	}
-	if _, err := client.GetRole(testContext(t), &iam.GetRoleInput{RoleName: aws.String("app-reader")}); err != nil {
-		t.Errorf("GetRole after restoring the state: %v", err)
 	}
 }
 

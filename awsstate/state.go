@@ -1,11 +1,9 @@
-// Package fakeaws is a local AWS that speaks the real wire protocols of IAM (Query/XML), STS
-// (Query/XML) and EKS (REST-JSON), served from an "AWS state" YAML file, with fault injection, and
-// an HTTPS OIDC issuer with a generated certificate chain. Tests point the real aws-sdk-go-v2
-// clients at it so that a decoding bug shows up as a failing test rather than in a cluster.
-//
-// The same YAML is read by `irsa-guard lint --aws-state` so CI pipelines without AWS access can
-// run the live checks; docs/aws-state.md documents the format.
-package fakeaws
+// Package awsstate is the AWS state file: a YAML description of the part of AWS irsa-guard's
+// checks read (IAM roles and their trust policies, IAM OIDC providers, EKS clusters), per account.
+// `irsa-guard lint --aws-state` answers from it directly (awsfacts.StateSource), `aws-state export`
+// writes it from a real account, and the test fake (package fakeaws) serves it over AWS's wire
+// protocols. docs/aws-state.md documents the format.
+package awsstate
 
 import (
 	"bytes"
@@ -221,7 +219,7 @@ func (s *State) Normalize() error {
 		seen[c.Account+"/"+c.Region+"/"+c.Name] = true
 	}
 	for i, f := range s.Faults {
-		if err := f.validate(); err != nil {
+		if err := f.Validate(); err != nil {
 			return fmt.Errorf("faults[%d]: %w", i, err)
 		}
 	}
@@ -281,3 +279,9 @@ func (a *Account) normalize(id string) error {
 	}
 	return nil
 }
+
+// ValidRoleName reports whether name follows IAM's roleNameType: 1-64 of letters, digits and +=,.@_-.
+func ValidRoleName(name string) bool { return roleNameRE.MatchString(name) }
+
+// ValidAccount reports whether id is a 12-digit AWS account ID.
+func ValidAccount(id string) bool { return accountRE.MatchString(id) }

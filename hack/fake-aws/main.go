@@ -1,28 +1,29 @@
+// Command fake-aws serves an AWS state file (docs/aws-state.md) as a local fake IAM, STS and EKS
+// that speak AWS's wire protocols, for the demo and for development. It is test tooling: the
+// irsa-guard binary never contains the fake (go list -deps ./cmd/irsa-guard does not list fakeaws).
+//
+// Usage: fake-aws --state FILE [--listen 127.0.0.1:0] [--oidc-issuer] [--oidc-ca-file FILE]
+//
+// The first lines of stdout are KEY=value environment variables that point the AWS SDK and CLI at
+// it, then an empty line; everything else goes to stderr. Stop it with Ctrl-C or SIGTERM. Faults can
+// be injected at run time: curl -X POST $URL/_fake/faults -d '{"faults":[{"error":"Throttling"}]}'
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
-	"github.com/spf13/cobra"
-
+	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
 )
-
-// newDevCommand groups the developer tools: local stand-ins for AWS used by tests and the demo.
-func newDevCommand() *cobra.Command {
-	dev := &cobra.Command{
-		Use:   "dev",
-		Short: "Developer tools: a local fake AWS for tests and the demo",
-	}
-	dev.AddCommand(newDevFakeAWSCommand())
-	return dev
-}
 
 type fakeAWSOptions struct {
 	statePath  string
@@ -31,43 +32,49 @@ type fakeAWSOptions struct {
 	oidcCAFile string
 }
 
-func newDevFakeAWSCommand() *cobra.Command {
-	var o fakeAWSOptions
-	cmd := &cobra.Command{
-		Use:   "fake-aws --state FILE",
-		Short: "Serve IAM, STS and EKS from an AWS state file on loopback until stopped",
-		Long: `Serve a fake IAM, STS and EKS that speak AWS's wire protocols, answering from an AWS state
-file (docs/aws-state.md). The first lines of stdout are KEY=value environment variables that point
-the AWS SDK and CLI at it; everything else goes to stderr. Stop it with Ctrl-C or SIGTERM.
+// usageError is bad input: exit status 2.
+type usageError struct{ err error }
 
-Faults can be injected at run time: curl -X POST $URL/_fake/faults -d '{"faults":[{"error":"Throttling"}]}'
+func (e usageError) Error() string { return e.err.Error() }
 
-With --oidc-issuer it also starts an HTTPS OIDC issuer with a generated CA chain, adds an IAM OIDC
-provider for it (with the right thumbprint) to the caller's account, and prints its URL,
-thumbprint and CA file.`,
-		Example: `  irsa-guard dev fake-aws --state examples/demo/aws-state.yaml >/tmp/fake-aws.env &
-  sleep 1; set -a; . /tmp/fake-aws.env; set +a
-  aws iam get-role --role-name payments-api`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.statePath == "" {
-				return usageErrorf("dev fake-aws: --state FILE is required (see docs/aws-state.md)")
-			}
-			return runFakeAWS(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(os.Stderr, "fake-aws:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "fake-aws:", err)
+		os.Exit(1)
 	}
-	cmd.Flags().StringVar(&o.statePath, "state", "", "AWS state YAML file to serve")
-	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
-	cmd.Flags().BoolVar(&o.oidcIssuer, "oidc-issuer", false, "also start an HTTPS OIDC issuer and register its provider in the caller's account")
-	cmd.Flags().StringVar(&o.oidcCAFile, "oidc-ca-file", "", "where to write the OIDC issuer's root CA (default: a temporary file)")
-	return cmd
+}
+
+// run parses args and serves until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o fakeAWSOptions
+	fs := flag.NewFlagSet("fake-aws", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.statePath, "state", "", "AWS state YAML file to serve (docs/aws-state.md)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
+	fs.BoolVar(&o.oidcIssuer, "oidc-issuer", false, "also start an HTTPS OIDC issuer and register its provider in the caller's account")
+	fs.StringVar(&o.oidcCAFile, "oidc-ca-file", "", "where to write the OIDC issuer's root CA (default: a temporary file)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if o.statePath == "" {
+		return usageError{errors.New("--state FILE is required (see docs/aws-state.md)")}
+	}
+	return runFakeAWS(ctx, o, stdout, stderr)
 }
 
 // runFakeAWS serves until ctx ends (SIGTERM or Ctrl-C through main's signal context).
 func runFakeAWS(ctx context.Context, o fakeAWSOptions, stdout, stderr io.Writer) error {
-	state, err := fakeaws.LoadState(o.statePath)
+	state, err := awsstate.LoadState(o.statePath)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return usageError{err}
 	}
 	env := [][2]string{}
 	if o.oidcIssuer {
@@ -91,7 +98,7 @@ func runFakeAWS(ctx context.Context, o fakeAWSOptions, stdout, stderr io.Writer)
 	}
 	srv, err := fakeaws.Listen(o.listen, state)
 	if err != nil {
-		return usageErrorf("dev fake-aws: %v", err)
+		return usageError{err}
 	}
 	region := "us-east-1"
 	if len(state.Clusters) > 0 {
@@ -127,10 +134,10 @@ func runFakeAWS(ctx context.Context, o fakeAWSOptions, stdout, stderr io.Writer)
 
 // addProvider registers an IAM OIDC provider for the fake issuer in the caller's account, so the
 // live checks find it, unless the state already has one for that URL.
-func addProvider(state *fakeaws.State, issuerURL, thumbprint string) {
+func addProvider(state *awsstate.State, issuerURL, thumbprint string) {
 	acct := state.Accounts[state.CallerAccount]
 	if acct == nil {
-		acct = &fakeaws.Account{}
+		acct = &awsstate.Account{}
 		state.Accounts[state.CallerAccount] = acct
 	}
 	for _, p := range acct.OIDCProviders {
@@ -138,9 +145,9 @@ func addProvider(state *fakeaws.State, issuerURL, thumbprint string) {
 			return
 		}
 	}
-	acct.OIDCProviders = append(acct.OIDCProviders, fakeaws.OIDCProvider{
+	acct.OIDCProviders = append(acct.OIDCProviders, awsstate.OIDCProvider{
 		URL: issuerURL, ClientIDs: []string{"sts.amazonaws.com"}, Thumbprints: []string{thumbprint},
-		CreateDate: fakeaws.DefaultCreateDate(),
+		CreateDate: awsstate.DefaultCreateDate(),
 	})
 }
 
