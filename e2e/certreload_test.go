@@ -56,10 +56,8 @@ func TestServingCertificateIsReloadedWithoutRestart(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	select {
-	case <-w.guard.exited:
-		t.Fatalf("irsa-guard exited while reloading its certificate: %v", w.guard.waitErr)
-	default:
+	if exited, err := w.guard.Exited(); exited {
+		t.Fatalf("irsa-guard exited while reloading its certificate: %v", err)
 	}
 }
 

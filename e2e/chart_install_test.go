@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/irsa-guard/irsa-guard/internal/testenv"
 )
 
 // chartTestState is the smallest AWS the server starts against: the cluster, its OIDC provider and one
@@ -50,11 +52,11 @@ func TestChartInstallsAndAgreesWithTheBinary(t *testing.T) {
 	}
 	const release = "irsa-guard"
 	values := filepath.Join(root, "charts/irsa-guard/ci/e2e-values.yaml")
-	manifests, err := HelmTemplate(ctx, root, release, values)
+	manifests, err := testenv.HelmTemplate(ctx, root, release, values)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rendered, err := splitChart(manifests)
+	rendered, err := testenv.SplitChart(manifests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ func TestChartInstallsAndAgreesWithTheBinary(t *testing.T) {
 	// helm install --dry-run=server never reaches admission; kubectl's server dry run runs the whole
 	// admission chain (and creates nothing).
 	res := testEnv.KubectlWithInput(ctx, manifests, "apply", "--dry-run=server", "-f", "-")
-	objects, err := DecodeManifests(manifests)
+	objects, err := testenv.DecodeManifests(manifests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +89,7 @@ func TestChartInstallsAndAgreesWithTheBinary(t *testing.T) {
 	if err := os.WriteFile(rewritten, []byte("resources:\n  requests:\n    cpu: \"0.5\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cpuRender, err := HelmTemplate(ctx, root, release, values, rewritten)
+	cpuRender, err := testenv.HelmTemplate(ctx, root, release, values, rewritten)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestChartInstallsAndAgreesWithTheBinary(t *testing.T) {
 	}
 
 	// No extra values: the server runs on ci/e2e-values.yaml plus the harness's free ports and fake issuer.
-	guard := startServer(t, ctx, []byte(chartTestState), IRSAGuardOptions{Root: root, Namespace: release}).guard
+	guard := startServer(t, ctx, []byte(chartTestState), testenv.IRSAGuardOptions{Root: root, Namespace: release}).guard
 	if err := sameArgsButPorts(rendered.Args, guard.Chart.Args); err != "" {
 		t.Fatalf("the server did not run with the chart's arguments: %s\nchart: %q\nran:   %q", err, rendered.Args, guard.Chart.Args)
 	}
@@ -210,7 +212,7 @@ func sameArgsButPorts(chart, ran []string) string {
 // takes a moment to start calling a webhook configuration after it is created.
 func waitUntilWarned(t *testing.T, ctx context.Context, manifest, id string) {
 	t.Helper()
-	var res KubectlResult
+	var res testenv.KubectlResult
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if res = testEnv.KubectlWithInput(ctx, []byte(manifest), "apply", "--dry-run=server", "-f", "-"); strings.Contains(res.Stderr, "Warning: "+id+": ") {
 			return

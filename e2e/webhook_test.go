@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irsa-guard/irsa-guard/internal/testenv"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,7 +56,7 @@ func TestWebhook(t *testing.T) {
 		}
 	})
 
-	piw, err := StartPodIdentityWebhook(ctx, testEnv)
+	piw, err := testenv.StartPodIdentityWebhook(ctx, testEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func TestWebhook(t *testing.T) {
 	})
 
 	t.Run("a pod that opts out of pod-identity-webhook is flagged with the reason", func(t *testing.T) {
-		res := testEnv.KubectlWithInput(ctx, []byte(podYAML("payments", "opted-out", "payments-api", piwSkipLabel)), "apply", "-f", "-")
+		res := testEnv.KubectlWithInput(ctx, []byte(podYAML("payments", "opted-out", "payments-api", testenv.PIWSkipLabel)), "apply", "-f", "-")
 		if res.ExitCode != 0 {
 			t.Fatalf("kubectl apply: %s", res)
 		}
@@ -298,7 +300,7 @@ func TestWebhook(t *testing.T) {
 func waitForWebhook(t *testing.T, ctx context.Context) {
 	t.Helper()
 	manifest := []byte(serviceAccountYAML("payments", "probe", "arn:aws:iam::111122223333:role/not a role"))
-	var res KubectlResult
+	var res testenv.KubectlResult
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if res = testEnv.KubectlWithInput(ctx, manifest, "apply", "--dry-run=server", "-f", "-"); strings.Contains(res.Stderr, "IRSA001") {
 			return
@@ -311,7 +313,7 @@ func waitForWebhook(t *testing.T, ctx context.Context) {
 // new MutatingWebhookConfiguration shortly after it is created.
 func waitUntilSilent(t *testing.T, ctx context.Context, manifest string) {
 	t.Helper()
-	var res KubectlResult
+	var res testenv.KubectlResult
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if res = testEnv.KubectlWithInput(ctx, []byte(manifest), "apply", "--dry-run=server", "-f", "-"); res.ExitCode == 0 && res.Stderr == "" {
 			return
@@ -321,7 +323,7 @@ func waitUntilSilent(t *testing.T, ctx context.Context, manifest string) {
 }
 
 // webhookCalls is how many ServiceAccount admission requests (validating and mutating) irsa-guard answered.
-func webhookCalls(t *testing.T, ctx context.Context, g *IRSAGuard) int {
+func webhookCalls(t *testing.T, ctx context.Context, g *testenv.IRSAGuard) int {
 	t.Helper()
 	total := 0
 	for _, path := range []string{"/validate-serviceaccount", "/mutate-serviceaccount"} {
@@ -359,7 +361,7 @@ metadata:
 // unreadableTokenPod is examples/pods/irsa042-token-unreadable.yaml's pod: a token volume copied into the
 // spec with defaultMode 0400, two containers with different non-root users and no fsGroup.
 func unreadableTokenPod() *corev1.Pod {
-	mount := []corev1.VolumeMount{{Name: piwVolume, MountPath: piwMountPath, ReadOnly: true}}
+	mount := []corev1.VolumeMount{{Name: testenv.PIWVolume, MountPath: testenv.PIWMountPath, ReadOnly: true}}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "media-transcoder-", Labels: map[string]string{"app": "media-transcoder"}},
 		Spec: corev1.PodSpec{
@@ -371,7 +373,7 @@ func unreadableTokenPod() *corev1.Pod {
 				{Name: "uploader", Image: "public.ecr.aws/aws-cli/aws-cli:2.22.0", VolumeMounts: mount,
 					SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](2000)}},
 			},
-			Volumes: []corev1.Volume{{Name: piwVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+			Volumes: []corev1.Volume{{Name: testenv.PIWVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
 				DefaultMode: ptr.To[int32](0o400),
 				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
 					Audience: "sts.amazonaws.com", ExpirationSeconds: ptr.To[int64](86400), Path: "token"}}},

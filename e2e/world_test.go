@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/irsa-guard/irsa-guard/internal/testenv"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -20,8 +22,8 @@ import (
 
 // world is one irsa-guard served from the chart against the demo's AWS, shared by TestWebhook's cases.
 type world struct {
-	guard *IRSAGuard
-	aws   *FakeAWS
+	guard *testenv.IRSAGuard
+	aws   *testenv.FakeAWS
 	root  string
 }
 
@@ -49,27 +51,27 @@ func startWorld(t *testing.T, ctx context.Context) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startServer(t, ctx, state, IRSAGuardOptions{Root: root, Values: webhookTestValues})
+	return startServer(t, ctx, state, testenv.IRSAGuardOptions{Root: root, Values: webhookTestValues})
 }
 
 // startServer builds the binary, starts a fake AWS serving state and irsa-guard as o describes
 // (Binary, AWS and Dir are filled in), and registers cleanups that stop both even when the test
 // fails half way, printing the server's log on failure.
-func startServer(t *testing.T, ctx context.Context, state []byte, o IRSAGuardOptions) *world {
+func startServer(t *testing.T, ctx context.Context, state []byte, o testenv.IRSAGuardOptions) *world {
 	t.Helper()
 	o.Dir = t.TempDir()
-	bin, err := BuildIRSAGuard(ctx, o.Root, o.Dir)
+	bin, err := testenv.BuildIRSAGuard(ctx, o.Root, o.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.Binary = bin
-	aws, err := StartFakeAWS(state, o.Dir)
+	aws, err := testenv.StartFakeAWS(state, o.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(aws.Close)
 	o.AWS = aws
-	guard, err := StartIRSAGuard(ctx, testEnv, o)
+	guard, err := testenv.StartIRSAGuard(ctx, testEnv, o)
 	if err != nil {
 		t.Fatal(err)
 	}

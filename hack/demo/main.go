@@ -3,7 +3,7 @@
 // stand-in pod-identity-webhook and irsa-guard itself as the Helm chart deploys it, then applies the
 // manifests in examples/demo with the real kubectl, one scenario at a time, so a person sees exactly
 // what kubectl prints. Everything it started is stopped when it ends, on Ctrl-C too: it runs inside the
-// e2e harness (e2e.Run), whose watchdog reaps what an abrupt exit leaves behind.
+// test environment (testenv.Run), whose watchdog reaps what an abrupt exit leaves behind.
 package main
 
 import (
@@ -22,7 +22,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/irsa-guard/irsa-guard/awsstate"
-	"github.com/irsa-guard/irsa-guard/e2e"
+	"github.com/irsa-guard/irsa-guard/internal/testenv"
 )
 
 // demoValues are the chart values of the demo on top of ci/e2e-values.yaml: the data account's reader
@@ -40,7 +40,7 @@ func main() {
 	// The framework's own logs (envtest, the stand-in webhook's server) would drown kubectl's output;
 	// failures come back as errors, with the end of irsa-guard's log.
 	logf.SetLogger(logr.Discard())
-	os.Exit(e2e.Run(func(env *e2e.Env) int {
+	os.Exit(testenv.Run(func(env *testenv.Env) int {
 		if err := run(env); err != nil {
 			fmt.Fprintln(os.Stderr, "demo:", err)
 			return 1
@@ -58,10 +58,10 @@ type scenario struct {
 	timed  bool
 }
 
-func run(env *e2e.Env) error {
+func run(env *testenv.Env) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	// Ctrl-C: e2e.Run stops the control plane; stop the scenarios too rather than run them against nothing.
+	// Ctrl-C: testenv.Run stops the control plane; stop the scenarios too rather than run them against nothing.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root, err := os.Getwd()
@@ -80,17 +80,17 @@ func run(env *e2e.Env) error {
 	if err != nil {
 		return err
 	}
-	aws, err := e2e.StartFakeAWS(state, dir)
+	aws, err := testenv.StartFakeAWS(state, dir)
 	if err != nil {
 		return err
 	}
 	defer aws.Close()
-	guard, err := e2e.StartIRSAGuard(ctx, env, e2e.IRSAGuardOptions{Root: root, Binary: binary, Values: demoValues, AWS: aws, Dir: dir})
+	guard, err := testenv.StartIRSAGuard(ctx, env, testenv.IRSAGuardOptions{Root: root, Binary: binary, Values: demoValues, AWS: aws, Dir: dir})
 	if err != nil {
 		return err
 	}
 	defer guard.Stop()
-	piw, err := e2e.StartPodIdentityWebhook(ctx, env)
+	piw, err := testenv.StartPodIdentityWebhook(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func run(env *e2e.Env) error {
 
 // show prints a scenario's heading and runs its kubectl commands with their output going straight to
 // this terminal: what you see is what kubectl printed. Denials make kubectl exit 1; that is the point.
-func show(ctx context.Context, env *e2e.Env, root string, n int, s scenario) error {
+func show(ctx context.Context, env *testenv.Env, root string, n int, s scenario) error {
 	fmt.Printf("\n== %d. %s\n", n, s.title)
 	if s.about != "" {
 		fmt.Printf("   %s\n", s.about)

@@ -1,4 +1,4 @@
-package e2e
+package testenv
 
 import (
 	"slices"
@@ -103,7 +103,7 @@ func TestSplitChart(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c, err := splitChart([]byte(tc.manifests))
+			c, err := SplitChart([]byte(tc.manifests))
 			if tc.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 					t.Fatalf("want error starting %q, got %v", tc.wantErr, err)

@@ -1,4 +1,4 @@
-package e2e
+package testenv
 
 import (
 	"bufio"
@@ -38,11 +38,11 @@ func RenderChart(ctx context.Context, root, namespace string, valueFiles ...stri
 	if err != nil {
 		return nil, err
 	}
-	return splitChart(manifests)
+	return SplitChart(manifests)
 }
 
-// splitChart sorts `helm template` output into a Chart.
-func splitChart(manifests []byte) (*Chart, error) {
+// SplitChart sorts `helm template` output into a Chart.
+func SplitChart(manifests []byte) (*Chart, error) {
 	c := &Chart{Files: map[string][]byte{}}
 	var deployment *appsv1.Deployment
 	secrets := map[string]*corev1.Secret{}

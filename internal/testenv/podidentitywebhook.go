@@ -1,4 +1,4 @@
-package e2e
+package testenv
 
 import (
 	"context"
@@ -19,11 +19,11 @@ import (
 
 // What amazon-eks-pod-identity-webhook injects (pkg/handler/handler.go), and the names EKS registers it under.
 const (
-	piwConfiguration = "pod-identity-webhook"
-	piwWebhook       = "iam-for-pods.amazonaws.com"
-	piwVolume        = "aws-iam-token"
-	piwMountPath     = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
-	piwSkipLabel     = "eks.amazonaws.com/skip-pod-identity-webhook"
+	PIWConfiguration = "pod-identity-webhook"
+	PIWWebhook       = "iam-for-pods.amazonaws.com"
+	PIWVolume        = "aws-iam-token"
+	PIWMountPath     = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
+	PIWSkipLabel     = "eks.amazonaws.com/skip-pod-identity-webhook"
 )
 
 // PodIdentityWebhook stands in for EKS's pod-identity-webhook, which envtest lacks: a real mutating
@@ -57,9 +57,9 @@ func StartPodIdentityWebhook(ctx context.Context, env *Env) (*PodIdentityWebhook
 		time.Sleep(50 * time.Millisecond)
 	}
 	p.config = &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: piwConfiguration},
+		ObjectMeta: metav1.ObjectMeta{Name: PIWConfiguration},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name: piwWebhook,
+			Name: PIWWebhook,
 			ClientConfig: admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
 				Namespace: "kube-system", Name: "pod-identity-webhook", Path: ptr.To("/mutate"),
 			}},
@@ -68,7 +68,7 @@ func StartPodIdentityWebhook(ctx context.Context, env *Env) (*PodIdentityWebhook
 				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
 			}},
 			ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-				{Key: piwSkipLabel, Operator: metav1.LabelSelectorOpDoesNotExist},
+				{Key: PIWSkipLabel, Operator: metav1.LabelSelectorOpDoesNotExist},
 			}},
 			FailurePolicy:           ptr.To(admissionregistrationv1.Ignore),
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
@@ -125,10 +125,10 @@ func injectIRSA(ctx context.Context, env *Env, req admission.Request) admission.
 	}
 	hasVolume := false
 	for _, v := range pod.Spec.Volumes {
-		hasVolume = hasVolume || v.Name == piwVolume
+		hasVolume = hasVolume || v.Name == PIWVolume
 	}
 	if !hasVolume { // an existing aws-iam-token volume is kept, as upstream does
-		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: piwVolume, VolumeSource: corev1.VolumeSource{
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: PIWVolume, VolumeSource: corev1.VolumeSource{
 			Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
 				Audience: audience, ExpirationSeconds: ptr.To[int64](86400), Path: "token",
 			}}}},
@@ -142,18 +142,18 @@ func injectIRSA(ctx context.Context, env *Env, req admission.Request) admission.
 		for _, e := range []corev1.EnvVar{
 			{Name: "AWS_STS_REGIONAL_ENDPOINTS", Value: "regional"},
 			{Name: "AWS_ROLE_ARN", Value: role},
-			{Name: "AWS_WEB_IDENTITY_TOKEN_FILE", Value: piwMountPath + "/token"},
+			{Name: "AWS_WEB_IDENTITY_TOKEN_FILE", Value: PIWMountPath + "/token"},
 		} {
 			if !env[e.Name] {
 				c.Env = append(c.Env, e)
 			}
 		}
 		for _, m := range c.VolumeMounts {
-			if m.Name == piwVolume {
+			if m.Name == PIWVolume {
 				return
 			}
 		}
-		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: piwVolume, MountPath: piwMountPath, ReadOnly: true})
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: PIWVolume, MountPath: PIWMountPath, ReadOnly: true})
 	}
 	for i := range pod.Spec.InitContainers {
 		inject(&pod.Spec.InitContainers[i])

@@ -1,4 +1,4 @@
-package e2e
+package testenv
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestStartFakeAWSStandsInForTheClusterIssuer(t *testing.T) {
-	state, err := os.ReadFile("../examples/demo/aws-state.yaml")
+	state, err := os.ReadFile("../../examples/demo/aws-state.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

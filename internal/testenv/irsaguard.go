@@ -1,4 +1,4 @@
-package e2e
+package testenv
 
 import (
 	"bufio"
@@ -198,6 +198,16 @@ func (g *IRSAGuard) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	_ = g.env.KubectlWithInput(ctx, g.Chart.Objects, "delete", "--ignore-not-found", "--wait=false", "-f", "-")
 	cancel()
+}
+
+// Exited reports whether the server process has exited, and with what error.
+func (g *IRSAGuard) Exited() (bool, error) {
+	select {
+	case <-g.exited:
+		return true, g.waitErr
+	default:
+		return false, nil
+	}
 }
 
 // WebhookRequests is how many admission requests the server has answered on path (e.g.

@@ -1,10 +1,10 @@
-// Package e2e runs irsa-guard against a real kube-apiserver, etcd and kubectl built by
-// hack/controlplane.sh. This file and its siblings are the harness: start and stop the control plane,
-// run the real kubectl, install the Helm chart's objects and run the irsa-guard binary against a fake
-// AWS, and never leak processes however the run ends. The harness is ordinary code so that the demo
-// (hack/demo) starts the same world the tests do; the tests themselves live beside it in *_test.go
-// behind the e2e build tag (`make e2e`).
-package e2e
+// Package testenv is irsa-guard's test environment: a real kube-apiserver, etcd and kubectl built by
+// hack/controlplane.sh, the irsa-guard binary started exactly as the Helm chart deploys it, a fake AWS
+// (package fakeaws) standing in for the cluster's IAM and OIDC issuer, and pod-identity-webhook. It
+// starts and stops them and never leaks processes however a run ends. The end-to-end tests (package
+// e2e, behind the e2e build tag: `make e2e`) and the demo (hack/demo) use it; it is never linked into
+// the irsa-guard binary.
+package testenv
 
 import (
 	"context"
