@@ -40,7 +40,7 @@ type result[V any] struct {
 }
 
 // cache is a TTL cache with negative entries, refresh ahead of expiry, stale-if-error and
-// singleflight coalescing: the shape operations-conventions.md §A asks for. Fetches run
+// singleflight coalescing (docs/performance.md has the figures it was sized by). Fetches run
 // detached from the first caller's cancellation (so one impatient caller cannot fail the
 // others) but never past its deadline or fetchTimeout.
 type cache[V any] struct {

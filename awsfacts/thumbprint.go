@@ -21,8 +21,8 @@ import (
 const maxDiscoveryBytes = 1 << 20
 
 // chainFetcher reads what STS reads: the issuer's discovery document, then the TLS chain of
-// its jwks_uri host (aws-sts-iam-semantics.md §3: the thumbprint is of that host, not the
-// issuer's).
+// its jwks_uri host: the thumbprint is of that host, not the issuer's
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc_verify-thumbprint.html).
 type chainFetcher struct {
 	client *http.Client   // trusts the system roots, Options.PublicRoots and Options.IssuerRoots
 	public *x509.CertPool // the CAs AWS is taken to trust; nil means the system roots

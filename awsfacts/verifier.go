@@ -17,7 +17,7 @@ import (
 )
 
 // Options tunes a Verifier. The zero value gives the defaults documented per field, the
-// targets of operations-conventions.md §A.
+// targets docs/performance.md measures.
 type Options struct {
 	// Account is irsa-guard's own AWS account; "" asks sts:GetCallerIdentity once.
 	Account string

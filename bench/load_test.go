@@ -30,7 +30,7 @@ func BenchmarkAdmissionLoad(b *testing.B) {
 }
 
 // BenchmarkAdmissionRate offers warm-cache requests at the target rate of
-// operations-conventions.md §A (500/s per replica) whatever the answers' pace (open loop), and
+// docs/performance.md (500/s per replica) whatever the answers' pace (open loop), and
 // measures each request's latency from the moment it was due, so a stalled server shows as
 // latency instead of as fewer requests sent.
 func BenchmarkAdmissionRate(b *testing.B) {

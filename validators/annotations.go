@@ -11,9 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// The annotations the EKS pod identity webhook reads (pod-identity-webhook-and-peers.md §c,
-// PIW pkg/annotations.go). The first four belong on the ServiceAccount; token-expiration also
-// on the pod, where it wins; skip-containers only on the pod.
+// The annotations the EKS pod identity webhook reads
+// (https://github.com/aws/amazon-eks-pod-identity-webhook/blob/3bf80a34/pkg/annotations.go). The
+// first four belong on the ServiceAccount; token-expiration also on the pod, where it wins;
+// skip-containers only on the pod.
 const (
 	AnnotationPrefix               = "eks.amazonaws.com/"
 	AnnotationRoleARN              = AnnotationPrefix + "role-arn"

@@ -15,7 +15,9 @@ func (r RoleARN) String() string {
 	return "arn:" + r.Partition + ":iam::" + r.Account + ":role" + r.Path + r.Name
 }
 
-// IAM limits from the API model (aws-sts-iam-semantics.md §1).
+// IAM limits from the API models: RoleArn is 20-2048 characters
+// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html), RoleName
+// 1-64 and Path 1-512 (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html).
 const (
 	maxARNLength      = 2048 // STS arnType
 	maxRoleNameLength = 64   // IAM roleNameType

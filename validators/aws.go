@@ -11,7 +11,8 @@ import (
 
 // PropagationWindow is how long after creation an IAM role or OIDC provider may still be
 // invisible to STS: IAM's control plane replicates to regional data planes eventually, usually
-// within seconds and rarely within a minute (aws-sts-iam-semantics.md §6). A young object that
+// within seconds and rarely within a minute
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency). A young object that
 // looks broken is reported as "may still be propagating", not as a certain failure.
 const PropagationWindow = 2 * time.Minute
 

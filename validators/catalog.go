@@ -32,7 +32,8 @@ const (
 	CheckWebhookCannotInject  CheckID = "IRSA051"
 )
 
-// The exact STS error strings a pod would see (aws-sts-iam-semantics.md §2). Match them on
+// The exact STS error strings a pod would see, as AWS's troubleshooting article quotes them
+// (https://repost.aws/knowledge-center/eks-troubleshoot-irsa-errors). Match them on
 // code plus message prefix: clients format the rest differently.
 const (
 	STSRequestARNInvalid  = "ValidationError: Request ARN is invalid"

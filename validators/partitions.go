@@ -3,7 +3,8 @@ package validators
 import "strings"
 
 // Partition is one AWS partition: the second field of every ARN in it. The list is the
-// partitions table of botocore's partitions.json (aws-sts-iam-semantics.md §1).
+// partitions table of botocore's partitions.json
+// (https://github.com/boto/botocore/blob/develop/botocore/data/partitions.json).
 type Partition struct {
 	Name      string // "aws", "aws-cn", ...
 	DNSSuffix string // the suffix of its service endpoints, e.g. amazonaws.com.cn

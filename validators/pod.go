@@ -6,8 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// What the pod identity webhook injects (pod-identity-webhook-and-peers.md §c, PIW
-// pkg/handler/handler.go) and the variables of EKS Pod Identity. Kept unexported: they are
+// What the pod identity webhook injects
+// (https://github.com/aws/amazon-eks-pod-identity-webhook/blob/3bf80a34/pkg/handler/handler.go) and the variables of EKS Pod Identity. Kept unexported: they are
 // facts about another program, not an API of irsa-guard.
 //
 //nolint:gosec // G101: environment variable names, not credentials
