@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/irsa-guard/irsa-guard/validators"
-	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
 )
 
 // getRole calls iam:GetRole. The SDK leaves AssumeRolePolicyDocument URL-encoded (RFC 3986,
@@ -31,13 +30,9 @@ func (v *Verifier) getRole(ctx context.Context, client *iam.Client, name string)
 	if err != nil {
 		return validators.RoleFacts{}, fmt.Errorf("get IAM role %q: AssumeRolePolicyDocument is not URL-encoded: %w", name, err)
 	}
-	facts := validators.RoleFacts{ARN: aws.ToString(out.Role.Arn), TrustPolicy: policy, CreateDate: aws.ToTime(out.Role.CreateDate)}
-	// Parse once per fetch: the cache entry then carries the parsed policy to every warm
-	// admission. A policy irsa-guard cannot parse stays unparsed, and CheckTrust reports it.
-	if parsed, err := trustpolicy.Parse([]byte(policy)); err == nil {
-		facts.Policy = parsed
-	}
-	return facts, nil
+	// Parsed once per fetch: the cache entry carries the parsed policy to every warm admission.
+	return validators.RoleFacts{ARN: aws.ToString(out.Role.Arn), Trust: validators.ParseTrustDocument(policy),
+		CreateDate: aws.ToTime(out.Role.CreateDate)}, nil
 }
 
 // getProvider calls iam:GetOpenIDConnectProvider on the ARN built from the issuer: no listing

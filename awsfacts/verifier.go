@@ -90,7 +90,6 @@ type Verifier struct {
 	iamOptions func(*iam.Options)
 	stsOptions func(*sts.Options)
 	chains     *chainFetcher
-	trust      *trustMemo
 
 	roles     *cache[validators.RoleFacts]
 	providers *cache[validators.ProviderFacts]
@@ -120,7 +119,7 @@ func NewVerifier(cfg aws.Config, opts Options) (*Verifier, error) {
 	}
 	v := &Verifier{
 		cfg: cfg, opts: opts, metrics: m, readers: map[string]*iam.Client{},
-		chains: newChainFetcher(opts.PublicRoots, opts.IssuerRoots), trust: newTrustMemo(),
+		chains: newChainFetcher(opts.PublicRoots, opts.IssuerRoots),
 		iamOptions: func(o *iam.Options) {
 			o.Retryer = retryer()
 			o.APIOptions = append(o.APIOptions, rateLimitMiddleware(limiter))

@@ -174,8 +174,8 @@ func TestGetRoleDecodesPolicyOnce(t *testing.T) {
 		t.Fatalf("getRole: %v", err)
 	}
 	// The state holds the literal text "Save100%25"; IAM sends it encoded as "Save100%2525".
-	if !strings.Contains(facts.TrustPolicy, `"Sid":"Save100%25"`) {
-		t.Errorf("TrustPolicy = %s, want the Sid decoded exactly once", facts.TrustPolicy)
+	if !strings.Contains(facts.Trust.Text, `"Sid":"Save100%25"`) || facts.Trust.Policy == nil || facts.Trust.Policy.Statements[0].Sid != "Save100%25" {
+		t.Errorf("trust policy = %s (%v), want the Sid decoded exactly once and parsed", facts.Trust.Text, facts.Trust.Err)
 	}
 	if facts.ARN != "arn:aws:iam::111122223333:role/percent" || !facts.CreateDate.Equal(awsstate.DefaultCreateDate()) {
 		t.Errorf("facts = %+v", facts)

@@ -20,7 +20,7 @@ func (v *Verifier) Verify(ctx context.Context, id validators.Identity) []validat
 	if err != nil {
 		return nil
 	}
-	facts := validators.AWSFacts{Now: v.opts.Clock(), Partition: ref.Partition, TrustCheck: v.trust.check}
+	facts := validators.AWSFacts{Now: v.opts.Clock(), Partition: ref.Partition}
 	if err := validators.ValidateIssuer(id.Issuer); err != nil {
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: "no valid cluster issuer configured"})
 		return validators.CheckAWS(id, facts)

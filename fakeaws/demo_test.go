@@ -107,7 +107,7 @@ func demoFacts(t *testing.T, srv *Server, st *awsstate.State, id validators.Iden
 		if err != nil {
 			t.Fatal(err)
 		}
-		facts.Role = &validators.RoleFacts{ARN: aws.ToString(role.Role.Arn), TrustPolicy: policy, CreateDate: aws.ToTime(role.Role.CreateDate)}
+		facts.Role = &validators.RoleFacts{ARN: aws.ToString(role.Role.Arn), Trust: validators.ParseTrustDocument(policy), CreateDate: aws.ToTime(role.Role.CreateDate)}
 	}
 	providerARN := validators.ProviderARN(arn.Partition, arn.Account, id.Issuer)
 	p, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})

@@ -18,13 +18,27 @@ const PropagationWindow = 2 * time.Minute
 
 // RoleFacts is what iam:GetRole said about the annotated role.
 type RoleFacts struct {
-	ARN         string    // Role.Arn exactly as IAM returned it
-	TrustPolicy string    // AssumeRolePolicyDocument, URL-decoded exactly once
-	CreateDate  time.Time // zero when unknown
-	// Policy is TrustPolicy already parsed, or nil. The AWS adapter parses once per GetRole and
-	// keeps the result in its role cache, so warm admissions do not re-parse the same text
-	// (docs/performance.md). Set it only to trustpolicy.Parse(TrustPolicy); it is never modified.
-	Policy *trustpolicy.Policy
+	ARN        string        // Role.Arn exactly as IAM returned it
+	Trust      TrustDocument // AssumeRolePolicyDocument
+	CreateDate time.Time     // zero when unknown
+}
+
+// TrustDocument is a role's trust policy as IAM stores it: the text (URL-decoded exactly once)
+// and what it means. IAM validates trust policies when they are written, so a stored document
+// irsa-guard cannot parse is irsa-guard's blind spot (Err), never a reason to deny.
+type TrustDocument struct {
+	Text   string
+	Policy *trustpolicy.Policy // nil when Err is set
+	Err    error
+}
+
+// ParseTrustDocument reads a stored trust policy; a document that does not parse keeps its error.
+func ParseTrustDocument(text string) TrustDocument {
+	p, err := trustpolicy.Parse([]byte(text))
+	if err != nil {
+		return TrustDocument{Text: text, Err: err}
+	}
+	return TrustDocument{Text: text, Policy: p}
 }
 
 // ProviderFacts is what iam:GetOpenIDConnectProvider said about the cluster's provider in the
@@ -70,10 +84,6 @@ type AWSFacts struct {
 	Chain            *ChainFacts
 	Unverified       []Unverified
 	Stale            []StaleFact
-	// TrustCheck computes IRSA030-035 for the role; nil means CheckTrust. The AWS adapter passes
-	// a memo of CheckTrust (it is a pure function of its inputs) so warm admissions do not
-	// re-evaluate the same policy for the same ServiceAccount (docs/performance.md).
-	TrustCheck func(Object, TrustInput) []Finding
 }
 
 // CheckAWS turns already-fetched AWS facts about id into findings: IRSA010-011 for the role,
@@ -108,13 +118,13 @@ func checkRole(id Identity, f AWSFacts) []Finding {
 			fmt.Sprintf("role-arn differs from the role's real ARN %s", Quote(f.Role.ARN, 80))).
 			WithFix(fmt.Sprintf("Set eks.amazonaws.com/role-arn to exactly %s.", f.Role.ARN)))
 	}
-	check := f.TrustCheck
-	if check == nil {
-		check = CheckTrust
+	var trust []Finding
+	if err := f.Role.Trust.Err; err != nil {
+		trust = []Finding{NewFinding(CheckCouldNotVerify, id.Object, "cannot read the trust policy: "+err.Error()).
+			WithFix("Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: " + err.Error())}
+	} else {
+		trust = CheckTrust(id.Object, id.TrustInput(f.Role.Trust.Policy))
 	}
-	in := id.TrustInput(f.Role.TrustPolicy)
-	in.Parsed = f.Role.Policy
-	trust := check(id.Object, in)
 	return append(out, propagating(trust, "role", f.Role.CreateDate, f.Now)...)
 }
 

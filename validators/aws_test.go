@@ -26,7 +26,7 @@ func goodTrust() string {
 func goodFacts() AWSFacts {
 	return AWSFacts{
 		Now: awsTestNow, Partition: "aws",
-		Role: &RoleFacts{ARN: awsTestRole, TrustPolicy: goodTrust(), CreateDate: awsTestNow.Add(-24 * time.Hour)},
+		Role: &RoleFacts{ARN: awsTestRole, Trust: ParseTrustDocument(goodTrust()), CreateDate: awsTestNow.Add(-24 * time.Hour)},
 		Provider: &ProviderFacts{ARN: ProviderARN("aws", "111122223333", awsTestIssuer), ClientIDs: []string{"sts.amazonaws.com"},
 			Thumbprints: []string{strings.ToUpper(awsTestThumb)}, CreateDate: awsTestNow.Add(-24 * time.Hour)},
 		Chain: &ChainFacts{Host: "oidc.eks.us-west-2.amazonaws.com", Thumbprint: awsTestThumb, PubliclyTrusted: true},
@@ -84,7 +84,7 @@ func TestCheckAWS(t *testing.T) {
 		"a role created 3 minutes ago is past the propagation window": {
 			edit: func(f *AWSFacts) {
 				f.Role.CreateDate = awsTestNow.Add(-3 * time.Minute)
-				f.Role.TrustPolicy = strings.ReplaceAll(f.Role.TrustPolicy, "shop:app", "shop:web")
+				f.Role.Trust = ParseTrustDocument(strings.ReplaceAll(f.Role.Trust.Text, "shop:app", "shop:web"))
 			},
 			want: []string{"IRSA032/error"},
 		},
@@ -107,6 +107,10 @@ func TestCheckAWS(t *testing.T) {
 				f.Stale = []StaleFact{{What: "role", Age: 14*time.Minute + 300*time.Millisecond, Reason: "network error"}}
 			},
 			want: []string{"IRSA090/info"}, wantMessage: "used role data cached 14m0s ago: refresh failed (network error)",
+		},
+		"a stored trust policy irsa-guard cannot read cannot be verified, never an error": {
+			edit: func(f *AWSFacts) { f.Role.Trust = ParseTrustDocument(`{"Version":"2012-10-17","Statement":[`) },
+			want: []string{"IRSA090/info"}, wantMessage: "cannot read the trust policy: line 1, column 38: invalid JSON: the document ends too early",
 		},
 		"a custom audience is checked against the client IDs": {
 			audience: "vault.example.com",
@@ -165,7 +169,7 @@ func FuzzCheckAWS(f *testing.F) {
 	f.Add("arn:aws:iam::111122223333:role/a\nb", "", "{", "h\x00st:443", "zz", "", true)
 	f.Fuzz(func(t *testing.T, roleARN, realARN, policy, host, thumb, aud string, public bool) {
 		facts := goodFacts()
-		facts.Role.ARN, facts.Role.TrustPolicy = realARN, policy
+		facts.Role.ARN, facts.Role.Trust = realARN, ParseTrustDocument(policy)
 		facts.Chain = &ChainFacts{Host: host, Thumbprint: thumb, PubliclyTrusted: public}
 		facts.Unverified = []Unverified{{What: host, Reason: thumb}}
 		id := Identity{Object: Object{Kind: "ServiceAccount", Namespace: "shop", Name: "app"}, Namespace: "shop", ServiceAccount: "app",

@@ -1,6 +1,10 @@
 package validators
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
+)
 
 // Identity is what one ServiceAccount asks of AWS: "let tokens for this subject and audience,
 // issued by this cluster, assume this role". The AWS-backed checks (IRSA010-035) verify it; the
@@ -39,7 +43,7 @@ func IdentityOf(obj Object, sa *corev1.ServiceAccount, issuer string) (id Identi
 }
 
 // TrustInput is CheckTrust's input for this identity and the role's trust policy.
-func (id Identity) TrustInput(policy string) TrustInput {
+func (id Identity) TrustInput(policy *trustpolicy.Policy) TrustInput {
 	return TrustInput{Policy: policy, RoleARN: id.RoleARN, Issuer: id.Issuer,
 		Namespace: id.Namespace, ServiceAccount: id.ServiceAccount, Audience: id.Audience}
 }

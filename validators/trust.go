@@ -12,14 +12,12 @@ const ActionAssumeRoleWithWebIdentity = "sts:AssumeRoleWithWebIdentity"
 
 // TrustInput is everything the trust checks need about one ServiceAccount and its role.
 type TrustInput struct {
-	Policy         string // the role's trust policy JSON (already URL-decoded)
-	RoleARN        string // as annotated (full ARN); its account/partition tell cross-account (IRSA035)
-	Issuer         string // cluster OIDC issuer URL, https://...
+	Policy         *trustpolicy.Policy // the role's trust policy, parsed
+	RoleARN        string              // as annotated (full ARN); its account/partition tell cross-account (IRSA035)
+	Issuer         string              // cluster OIDC issuer URL, https://...
 	Namespace      string
 	ServiceAccount string
 	Audience       string // "" means DefaultAudience
-	// Parsed is Policy already parsed by trustpolicy.Parse, or nil to parse Policy here.
-	Parsed *trustpolicy.Policy
 }
 
 // TrustRequest is what STS sees when this ServiceAccount's token asks for the role: the cluster's
@@ -41,24 +39,14 @@ type TrustReport struct {
 // CheckTrust predicts whether the role's trust policy lets this ServiceAccount's token assume the
 // role, and reports IRSA030-035. No findings means allowed and scoped to this ServiceAccount.
 //
-// A role ARN that does not parse returns nothing: IRSA001 already reports it. A policy that does not
-// parse yields IRSA090 (info, "could not verify") with the position of the problem, not an error:
-// IAM validates trust policies when they are written, so a stored policy irsa-guard cannot read is
-// irsa-guard's blind spot, never a reason to deny. Callers reading a policy from a user's file
-// (lint --trust-policy, trust explain) should call trustpolicy.Parse first and reject bad input.
+// A role ARN that does not parse, or a nil policy, returns nothing: IRSA001 reports the ARN, and the
+// caller reports a policy it could not parse (a stored one as IRSA090, a user's file as bad input).
 func CheckTrust(obj Object, in TrustInput) []Finding {
 	partition, account, ok := roleAccount(in.RoleARN)
-	if !ok {
+	if !ok || in.Policy == nil {
 		return nil
 	}
-	policy := in.Parsed
-	if policy == nil {
-		var err error
-		if policy, err = trustpolicy.Parse([]byte(in.Policy)); err != nil {
-			f := NewFinding(CheckCouldNotVerify, obj, "cannot read the trust policy: "+err.Error())
-			return []Finding{f.WithFix("Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: " + err.Error())}
-		}
-	}
+	policy := in.Policy
 	req := TrustRequest{
 		ProviderARN: ProviderARN(partition, account, in.Issuer),
 		Subject:     ServiceAccountSubject(in.Namespace, in.ServiceAccount),

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
 )
 
 const (
@@ -22,6 +24,20 @@ func trustDoc(principal, action, condition string) string {
 	return s + `}]}`
 }
 
+// trustCase is a CheckTrust input with the policy as JSON text, as tables write it.
+type trustCase struct {
+	Policy, RoleARN, Issuer, Namespace, ServiceAccount, Audience string
+}
+
+func (c trustCase) input(t *testing.T) TrustInput {
+	t.Helper()
+	p, err := trustpolicy.Parse([]byte(c.Policy))
+	if err != nil {
+		t.Fatalf("test policy does not parse: %v", err)
+	}
+	return TrustInput{Policy: p, RoleARN: c.RoleARN, Issuer: c.Issuer, Namespace: c.Namespace, ServiceAccount: c.ServiceAccount, Audience: c.Audience}
+}
+
 type wantTrustFinding struct {
 	check   CheckID
 	message string
@@ -31,172 +47,172 @@ type wantTrustFinding struct {
 func TestCheckTrust(t *testing.T) {
 	scoped := `{"StringEquals":{"` + trustHost + `:sub":"system:serviceaccount:prod:my-app","` + trustHost + `:aud":"sts.amazonaws.com"}}`
 	tests := map[string]struct {
-		in   TrustInput
+		in   trustCase
 		want []wantTrustFinding
 	}{
 		"the EKS user guide's policy for this ServiceAccount is allowed and scoped": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", scoped)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", scoped)},
 		},
 		"eksctl's generated policy (Action list, aud and sub) is allowed and scoped": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + trustProv + `"},"Action":["sts:AssumeRoleWithWebIdentity"],"Condition":{"StringEquals":{"` + trustHost + `:aud":"sts.amazonaws.com","` + trustHost + `:sub":"system:serviceaccount:prod:my-app"}}}]}`},
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + trustProv + `"},"Action":["sts:AssumeRoleWithWebIdentity"],"Condition":{"StringEquals":{"` + trustHost + `:aud":"sts.amazonaws.com","` + trustHost + `:sub":"system:serviceaccount:prod:my-app"}}}]}`},
 		},
 		"the Terraform IRSA module's policy with a list of subjects is allowed and scoped": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Principal":{"Federated":"` + trustProv + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + trustHost + `:sub":["system:serviceaccount:prod:worker","system:serviceaccount:prod:my-app"],"` + trustHost + `:aud":"sts.amazonaws.com"}}}]}`},
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Principal":{"Federated":"` + trustProv + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + trustHost + `:sub":["system:serviceaccount:prod:worker","system:serviceaccount:prod:my-app"],"` + trustHost + `:aud":"sts.amazonaws.com"}}}]}`},
 		},
 		"StringEquals with a * never matches (crossplane#5578)": {
-			in: TrustInput{Namespace: "crossplane-system", ServiceAccount: "provider-aws-a1b2c3", Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sub":"system:serviceaccount:crossplane-system:provider-aws-*"}}`)},
+			in: trustCase{Namespace: "crossplane-system", ServiceAccount: "provider-aws-a1b2c3", Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sub":"system:serviceaccount:crossplane-system:provider-aws-*"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: StringEquals treats * and ? in the :sub value literally; use StringLike", "Use StringLike for wildcards: \"StringLike\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:crossplane-system:provider-aws-*\"}."},
 			},
 		},
 		"only an aud condition lets every ServiceAccount in": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:aud":"sts.amazonaws.com"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:aud":"sts.amazonaws.com"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustTooBroad, "any ServiceAccount can assume the role (Statement[0]: no :sub condition)", "Statement[0] lets them in (no :sub condition). Scope the trust to this ServiceAccount: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"a namespace wildcard lets the namespace in": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringLike":{"`+trustHost+`:sub":"system:serviceaccount:prod:*"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringLike":{"`+trustHost+`:sub":"system:serviceaccount:prod:*"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustTooBroad, "any ServiceAccount in \"prod\" can assume the role (Statement[0]: sub StringLike \"system:serviceaccount:prod:*\")", "Statement[0] lets them in (sub StringLike \"system:serviceaccount:prod:*\"). Scope the trust to this ServiceAccount: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"system:serviceaccount:* lets the whole cluster in": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringLike":{"`+trustHost+`:sub":"system:serviceaccount:*"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringLike":{"`+trustHost+`:sub":"system:serviceaccount:*"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustTooBroad, "any ServiceAccount can assume the role (Statement[0]: sub StringLike \"system:serviceaccount:*\")", "Statement[0] lets them in (sub StringLike \"system:serviceaccount:*\"). Scope the trust to this ServiceAccount: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"a ServiceAccount name in any namespace": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringLike":{"`+trustHost+`:sub":"system:serviceaccount:*:my-app"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringLike":{"`+trustHost+`:sub":"system:serviceaccount:*:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustTooBroad, "any ServiceAccount named \"my-app\" can assume the role (Statement[0]: sub StringLike \"system:serviceaccount:*...", "Statement[0] lets them in (sub StringLike \"system:serviceaccount:*:my-app\"). Scope the trust to this ServiceAccount: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"StringNotEquals excluding kube-system lets everything else in": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringNotLike":{"`+trustHost+`:sub":"system:serviceaccount:kube-system:*"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringNotLike":{"`+trustHost+`:sub":"system:serviceaccount:kube-system:*"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustTooBroad, "any ServiceAccount can assume the role (Statement[0]: sub StringNotLike \"system:serviceaccount:kube-system:*\")", "Statement[0] lets them in (sub StringNotLike \"system:serviceaccount:kube-system:*\"). Scope the trust to this ServiceAccount: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"ForAllValues on a misspelt key is true and lets everyone in": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"ForAllValues:StringEquals":{"`+trustHost+`:sud":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"ForAllValues:StringEquals":{"`+trustHost+`:sud":"system:serviceaccount:prod:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustTooBroad, "any ServiceAccount can assume the role (Statement[0]: ForAllValues:StringEquals is true on absent \":sud\")", "Statement[0] lets them in (ForAllValues:StringEquals is true on absent \":sud\"). Scope the trust to this ServiceAccount: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"Null false on sub only says a sub exists": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"Null":{"`+trustHost+`:sub":"false"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"Null":{"`+trustHost+`:sub":"false"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustTooBroad, "any ServiceAccount can assume the role (Statement[0]: sub Null \"false\")", "Statement[0] lets them in (sub Null \"false\"). Scope the trust to this ServiceAccount: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"a trust written for another namespace": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", scoped), Namespace: "staging", ServiceAccount: "my-app"},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", scoped), Namespace: "staging", ServiceAccount: "my-app"},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: sub allows prod/my-app, wrong namespace for staging/my-app", "Set the sub condition to this ServiceAccount (or add it to the list): \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:staging:my-app\"}."},
 			},
 		},
 		"a trust written for another ServiceAccount": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", scoped), Namespace: "prod", ServiceAccount: "other"},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", scoped), Namespace: "prod", ServiceAccount: "other"},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: sub allows prod/my-app, wrong ServiceAccount for prod/other", "Set the sub condition to this ServiceAccount (or add it to the list): \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:other\"}."},
 			},
 		},
 		"https:// in the condition key": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"https://`+trustHost+`:sub":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"https://`+trustHost+`:sub":"system:serviceaccount:prod:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: condition key starts with https://, so it never matches", "Drop https:// from the key: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"https:// in the Federated principal": {
-			in: TrustInput{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/https://"+trustHost, "sts:AssumeRoleWithWebIdentity", scoped)},
+			in: trustCase{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/https://"+trustHost, "sts:AssumeRoleWithWebIdentity", scoped)},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "Statement[0]: Federated principal includes https://", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E\"}. It trusts only: arn:aws:iam::111122223333:oidc-provider/https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E."},
 			},
 		},
 		"the oidc.REGION.eks issuer form in the principal": {
-			in: TrustInput{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/oidc.us-west-2.eks.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E", "sts:AssumeRoleWithWebIdentity", scoped)},
+			in: trustCase{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/oidc.us-west-2.eks.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E", "sts:AssumeRoleWithWebIdentity", scoped)},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "Statement[0]: provider uses oidc.us-west-2.eks...; EKS issuers are oidc.eks.us-west-2...", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E\"}. It trusts only: arn:aws:iam::111122223333:oidc-provider/oidc.us-west-2.eks.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E."},
 			},
 		},
 		"a trust copied from another cluster": {
-			in: TrustInput{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF", "sts:AssumeRoleWithWebIdentity", scoped)},
+			in: trustCase{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF", "sts:AssumeRoleWithWebIdentity", scoped)},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "Statement[0]: provider is another cluster's issuer (id \"0123456789ABCDEF0123456789ABCDEF\")", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E\"}. It trusts only: arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF."},
 			},
 		},
 		"the provider ID in lower case": {
-			in: TrustInput{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/exampled539d4633e53de1b716d3041e", "sts:AssumeRoleWithWebIdentity", scoped)},
+			in: trustCase{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/exampled539d4633e53de1b716d3041e", "sts:AssumeRoleWithWebIdentity", scoped)},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "Statement[0]: provider differs from this cluster's issuer in letter case only; IAM compares exactly", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E\"}. It trusts only: arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/exampled539d4633e53de1b716d3041e."},
 			},
 		},
 		"the provider in another account": {
-			in: TrustInput{Policy: trustDoc("arn:aws:iam::444455556666:oidc-provider/"+trustHost, "sts:AssumeRoleWithWebIdentity", scoped)},
+			in: trustCase{Policy: trustDoc("arn:aws:iam::444455556666:oidc-provider/"+trustHost, "sts:AssumeRoleWithWebIdentity", scoped)},
 			want: []wantTrustFinding{
 				{CheckTrustCrossAccount, "Statement[0] trusts the provider in account 444455556666; the role is in 111122223333", "Create an OIDC provider for the issuer in account 111122223333 and trust it: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E\"}."},
 			},
 		},
 		"a GitHub Actions-only trust": {
-			in: TrustInput{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:octo-org/octo-repo:*"}}`)},
+			in: trustCase{Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:octo-org/octo-repo:*"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "Statement[0]: provider names issuer \"token.actions.githubusercontent.com\", not this cluster's", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E\"}. It trusts only: arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com."},
 			},
 		},
 		"a role shared by GitHub Actions and this ServiceAccount is allowed and scoped": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":[
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":[
 				{"Sid":"GitHub","Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:octo-org/*"}}},
 				{"Sid":"EKS","Effect":"Allow","Principal":{"Federated":"` + trustProv + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + scoped + `}]}`},
 		},
 		"only sts:AssumeRole": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRole", scoped)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRole", scoped)},
 			want: []wantTrustFinding{
 				{CheckTrustAction, "Statement[0] allows sts:AssumeRole, not sts:AssumeRoleWithWebIdentity", "In Statement[0] set \"Action\": \"sts:AssumeRoleWithWebIdentity\" (an OIDC provider principal can only use it)."},
 			},
 		},
 		"a :sud typo in the sub key": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sud":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sud":"system:serviceaccount:prod:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: condition key ends in \":sud\", a claim STS never sets; did you mean \":sub\"?", "Fix the key: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"a :subject key": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:subject":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:subject":"system:serviceaccount:prod:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: condition key ends in \":subject\", a claim STS never sets; did you mean \":sub\"?", "Fix the key: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"the China audience on a commercial cluster": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sub":"system:serviceaccount:prod:my-app","`+trustHost+`:aud":"sts.amazonaws.com.cn"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sub":"system:serviceaccount:prod:my-app","`+trustHost+`:aud":"sts.amazonaws.com.cn"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: StringEquals on :aud wants \"sts.amazonaws.com.cn\", token has \"sts.amazonaws.com\"", "Make the condition match the token: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:aud\": \"sts.amazonaws.com\"}."},
 			},
 		},
 		"a custom audience annotation matches a custom aud condition": {
-			in: TrustInput{Audience: "my-audience", Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sub":"system:serviceaccount:prod:my-app","`+trustHost+`:aud":"my-audience"}}`)},
+			in: trustCase{Audience: "my-audience", Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sub":"system:serviceaccount:prod:my-app","`+trustHost+`:aud":"my-audience"}}`)},
 		},
 		"a condition key for another cluster": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF:sub":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF:sub":"system:serviceaccount:prod:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: :sub condition key is another cluster's issuer (id \"0123456789ABCDEF0123456789ABCDEF\")", "Use this cluster's issuer in the key: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"a condition key in the wrong region": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub":"system:serviceaccount:prod:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: :sub condition key names region us-east-1; this cluster's issuer is in us-west-2", "Use this cluster's issuer in the key: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"an operator IAM does not know": {
-			in: TrustInput{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEqual":{"`+trustHost+`:sub":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Policy: trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEqual":{"`+trustHost+`:sub":"system:serviceaccount:prod:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: unknown condition operator \"StringEqual\"; the condition never matches", "Use a valid operator, e.g. \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"an explicit Deny for the namespace wins": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":[
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":[
 				{"Effect":"Allow","Principal":{"Federated":"` + trustProv + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + scoped + `},
 				{"Sid":"NoProd","Effect":"Deny","Principal":"*","Action":"sts:*","Condition":{"StringLike":{"` + trustHost + `:sub":"system:serviceaccount:prod:*"}}}]}`},
 			want: []wantTrustFinding{
@@ -204,67 +220,61 @@ func TestCheckTrust(t *testing.T) {
 			},
 		},
 		"a Deny for another namespace does not apply": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":[
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":[
 				{"Effect":"Allow","Principal":{"Federated":"` + trustProv + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + scoped + `},
 				{"Effect":"Deny","Principal":"*","Action":"sts:*","Condition":{"StringLike":{"` + trustHost + `:sub":"system:serviceaccount:kube-system:*"}}}]}`},
 		},
 		"Principal * with a scoped sub is still scoped": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":` + scoped + `}}`},
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":` + scoped + `}}`},
 		},
 		"Principal * without conditions lets any provider in": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity"}}`},
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity"}}`},
 			want: []wantTrustFinding{
 				{CheckTrustTooBroad, "any ServiceAccount can assume the role (Statement[0]: Principal \"*\")", "Statement[0] lets them in (Principal \"*\"). Scope the trust to this ServiceAccount: \"StringEquals\": {\"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub\": \"system:serviceaccount:prod:my-app\"}."},
 			},
 		},
 		"an EC2 service trust only": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}`},
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}`},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "no Allow statement has a Federated principal", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E\"}."},
 			},
 		},
 		"an Auth0 issuer with its trailing slash is allowed and scoped": {
-			in: TrustInput{Issuer: "https://example.eu.auth0.com/", Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/example.eu.auth0.com/", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"example.eu.auth0.com/:sub":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Issuer: "https://example.eu.auth0.com/", Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/example.eu.auth0.com/", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"example.eu.auth0.com/:sub":"system:serviceaccount:prod:my-app"}}`)},
 		},
 		"an Auth0 trust without the trailing slash": {
-			in: TrustInput{Issuer: "https://example.eu.auth0.com/", Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/example.eu.auth0.com", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"example.eu.auth0.com:sub":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Issuer: "https://example.eu.auth0.com/", Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/example.eu.auth0.com", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"example.eu.auth0.com:sub":"system:serviceaccount:prod:my-app"}}`)},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "Statement[0]: provider lacks the trailing slash of this cluster's issuer \"example.eu.auth0.com/\"", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/example.eu.auth0.com/\"}. It trusts only: arn:aws:iam::111122223333:oidc-provider/example.eu.auth0.com."},
 			},
 		},
 		"an aws-cn cluster is allowed and scoped": {
-			in: TrustInput{RoleARN: "arn:aws-cn:iam::111122223333:role/my-app", Issuer: "https://oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E",
+			in: trustCase{RoleARN: "arn:aws-cn:iam::111122223333:role/my-app", Issuer: "https://oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E",
 				Policy: trustDoc("arn:aws-cn:iam::111122223333:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E:sub":"system:serviceaccount:prod:my-app","oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E:aud":"sts.amazonaws.com"}}`)},
 		},
 		"an aws-cn role whose trust names the aws partition": {
-			in: TrustInput{RoleARN: "arn:aws-cn:iam::111122223333:role/my-app", Issuer: "https://oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E",
+			in: trustCase{RoleARN: "arn:aws-cn:iam::111122223333:role/my-app", Issuer: "https://oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E",
 				Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E", "sts:AssumeRoleWithWebIdentity", "")},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "Statement[0] trusts a provider in partition aws, not aws-cn", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws-cn:iam::111122223333:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E\"}. It trusts only: arn:aws:iam::111122223333:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B716D3041E."},
 			},
 		},
 		"a self-managed issuer on S3 is allowed and scoped": {
-			in: TrustInput{Issuer: "https://my-oidc.s3.us-east-1.amazonaws.com/cluster-1", Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/my-oidc.s3.us-east-1.amazonaws.com/cluster-1", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"my-oidc.s3.us-east-1.amazonaws.com/cluster-1:sub":"system:serviceaccount:prod:my-app"}}`)},
+			in: trustCase{Issuer: "https://my-oidc.s3.us-east-1.amazonaws.com/cluster-1", Policy: trustDoc("arn:aws:iam::111122223333:oidc-provider/my-oidc.s3.us-east-1.amazonaws.com/cluster-1", "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"my-oidc.s3.us-east-1.amazonaws.com/cluster-1:sub":"system:serviceaccount:prod:my-app"}}`)},
 		},
 		"NotPrincipal instead of Principal": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRoleWithWebIdentity"}}`},
+			in: trustCase{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRoleWithWebIdentity"}}`},
 			want: []wantTrustFinding{
 				{CheckTrustNoProvider, "Statement[0] uses NotPrincipal, which role trust policies do not support", "Trust this cluster's provider: \"Principal\": {\"Federated\": \"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E\"}."},
 			},
 		},
-		"a policy that is not JSON cannot be verified": {
-			in: TrustInput{Policy: `{"Version":"2012-10-17","Statement":[`},
-			want: []wantTrustFinding{
-				{CheckCouldNotVerify, "cannot read the trust policy: line 1, column 38: invalid JSON: the document ends too early (unclosed brace,...", "Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: line 1, column 38: invalid JSON: the document ends too early (unclosed brace, bracket or string)"},
-			},
-		},
 		"a role ARN that does not parse is left to IRSA001": {
-			in: TrustInput{RoleARN: "my-app", Policy: `{`},
+			in: trustCase{RoleARN: "my-app", Policy: trustDoc(trustProv, "sts:AssumeRole", "")},
 		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			in := tt.in
+			in := tt.in.input(t)
 			if in.RoleARN == "" {
 				in.RoleARN = trustRole
 			}
@@ -313,7 +323,11 @@ func FuzzCheckTrust(f *testing.F) {
 	f.Add(trustDoc("arn:aws:iam::1:oidc-provider/https://x", "sts:AssumeRole", `{"ForAllValues:StringLike":{"nocolon":"*"}}`), "", "", "https://x/")
 	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*"}}`, "a:b", ":", "")
 	f.Fuzz(func(t *testing.T, policy, ns, sa, issuer string) {
-		in := TrustInput{Policy: policy, RoleARN: trustRole, Issuer: issuer, Namespace: ns, ServiceAccount: sa}
+		parsed, err := trustpolicy.Parse([]byte(policy))
+		if err != nil {
+			return
+		}
+		in := TrustInput{Policy: parsed, RoleARN: trustRole, Issuer: issuer, Namespace: ns, ServiceAccount: sa}
 		for _, f := range CheckTrust(Object{Kind: "ServiceAccount", Namespace: ns, Name: sa}, in) {
 			if n := len([]rune(f.String())); n > MaxMessageRunes {
 				t.Fatalf("finding is %d runes: %s", n, f)

@@ -172,10 +172,11 @@ func offlineChecks(opts lintOptions) ([]objectCheck, error) {
 	if err != nil {
 		return nil, usageErrorf("--trust-policy: %v", err)
 	}
-	if _, err := trustpolicy.Parse(data); err != nil {
+	policy, err := trustpolicy.Parse(data)
+	if err != nil {
 		return nil, usageErrorf("--trust-policy %s: %v", opts.trustPolicy, err)
 	}
-	return append(checks, trustCheck(string(data), opts.issuer)), nil
+	return append(checks, trustCheck(policy, opts.issuer)), nil
 }
 
 func annotationChecks(_ context.Context, _ *lintSet, o manifest.Object) []validators.Finding {
@@ -211,7 +212,7 @@ func podChecks(_ context.Context, set *lintSet, o manifest.Object) []validators.
 }
 
 // trustCheck evaluates one trust policy for every ServiceAccount with a valid role-arn.
-func trustCheck(policy, issuer string) objectCheck {
+func trustCheck(policy *trustpolicy.Policy, issuer string) objectCheck {
 	return func(_ context.Context, _ *lintSet, o manifest.Object) []validators.Finding {
 		if o.ServiceAccount == nil {
 			return nil
