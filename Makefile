@@ -74,8 +74,8 @@ examples: build ## Lint the example manifests offline, then each trust-policy ex
 IMAGE ?= ghcr.io/irsa-guard/irsa-guard:$(VERSION)
 
 .PHONY: chart-docs
-chart-docs: ## Regenerate the chart README's parameter table from values.yaml comments
-	$(GO) run ./hack/chartdocs charts/irsa-guard
+chart-docs: ## Regenerate the chart README's parameter table from values.yaml comments (helm-docs)
+	@hack/helm-docs.sh
 
 .PHONY: chart-lint
 chart-lint: ## helm lint --strict and helm template the chart with every ci/*-values.yaml

@@ -17,7 +17,7 @@ import (
 // its own account, or one signed with a configured reader role's credentials for another (via
 // names it, for messages). When there is none, it returns why, for an info "could not verify"
 // instead of a false error.
-func (v *Verifier) iamFor(ctx context.Context, ref validators.RoleARN) (client *iam.Client, via, why string) {
+func (v *SDK) iamFor(ctx context.Context, ref validators.RoleARN) (client *iam.Client, via, why string) {
 	own, err := v.ownAccount(ctx)
 	if err != nil {
 		return nil, "", "own account unknown: " + string(Classify(err))

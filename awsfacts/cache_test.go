@@ -20,9 +20,9 @@ func TestCacheServesHitsAndExpires(t *testing.T) {
 	e := newEnv(t, nil)
 	v := e.verifier(t, nil)
 	ctx := testContext(t)
-	v.Verify(ctx, e.identity(appRole))
+	check(v, ctx, e.identity(appRole))
 	e.clock.Add(5 * time.Minute)
-	v.Verify(ctx, e.identity(appRole))
+	check(v, ctx, e.identity(appRole))
 	if n := e.aws.Calls("GetRole"); n != 1 {
 		t.Fatalf("GetRole calls after a hit = %d, want 1", n)
 	}
@@ -30,7 +30,7 @@ func TestCacheServesHitsAndExpires(t *testing.T) {
 		t.Errorf("role cache hits = %v, want 1", n)
 	}
 	e.clock.Add(6 * time.Minute) // 11m: past the 10m TTL
-	v.Verify(ctx, e.identity(appRole))
+	check(v, ctx, e.identity(appRole))
 	if n := e.aws.Calls("GetRole"); n != 2 {
 		t.Errorf("GetRole calls after expiry = %d, want 2", n)
 	}
@@ -40,14 +40,14 @@ func TestCacheRefreshesAheadOfExpiry(t *testing.T) {
 	e := newEnv(t, nil)
 	v := e.verifier(t, nil)
 	ctx := testContext(t)
-	v.Verify(ctx, e.identity(appRole))
+	check(v, ctx, e.identity(appRole))
 	e.clock.Add(9 * time.Minute) // past 80% of the TTL: served from cache, refreshed behind
-	if got := v.Verify(ctx, e.identity(appRole)); len(got) != 0 {
+	if got := check(v, ctx, e.identity(appRole)); len(got) != 0 {
 		t.Fatalf("findings = %v", got)
 	}
 	waitFor(t, func() bool { return e.aws.Calls("GetRole") == 2 })
 	e.clock.Add(5 * time.Minute) // 14m after the first fetch, 5m after the refresh
-	v.Verify(ctx, e.identity(appRole))
+	check(v, ctx, e.identity(appRole))
 	if n := e.aws.Calls("GetRole"); n != 2 {
 		t.Errorf("GetRole calls = %d, want 2: the refreshed entry should still be fresh", n)
 	}
@@ -59,7 +59,7 @@ func TestCacheRemembersNotFoundBriefly(t *testing.T) {
 	ctx := testContext(t)
 	missing := "arn:aws:iam::111122223333:role/not-yet"
 	for range 3 {
-		if got := summary(v.Verify(ctx, e.identity(missing))); len(got) != 1 || got[0] != "IRSA010/error" {
+		if got := summary(check(v, ctx, e.identity(missing))); len(got) != 1 || got[0] != "IRSA010/error" {
 			t.Fatalf("findings = %v, want IRSA010", got)
 		}
 	}
@@ -79,7 +79,7 @@ func TestCacheRemembersNotFoundBriefly(t *testing.T) {
 		TrustPolicy: `{"Version":"2012-10-17","Statement":[]}`})
 	e.aws.SetState(st)
 	e.clock.Add(31 * time.Second)
-	if got := summary(v.Verify(ctx, e.identity(missing))); len(got) != 1 || got[0] != "IRSA030/error" {
+	if got := summary(check(v, ctx, e.identity(missing))); len(got) != 1 || got[0] != "IRSA030/error" {
 		t.Errorf("findings after the negative TTL = %v, want the new role's IRSA030", got)
 	}
 }
@@ -88,12 +88,12 @@ func TestCacheServesStaleDataWhenIAMFails(t *testing.T) {
 	e := newEnv(t, nil)
 	v := e.verifier(t, nil)
 	ctx := testContext(t)
-	v.Verify(ctx, e.identity("arn:aws:iam::111122223333:role/Team-Writer"))
+	check(v, ctx, e.identity("arn:aws:iam::111122223333:role/Team-Writer"))
 	if err := e.aws.SetFaults(awsstate.Fault{API: "GetRole", Error: "Throttling"}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(20 * time.Minute)
-	got := v.Verify(ctx, e.identity("arn:aws:iam::111122223333:role/Team-Writer"))
+	got := check(v, ctx, e.identity("arn:aws:iam::111122223333:role/Team-Writer"))
 	if s := summary(got); strings.Join(s, " ") != "IRSA090/info IRSA011/error" {
 		t.Fatalf("findings = %v, want the stale note and the role's IRSA011 from cached data", got)
 	}
@@ -104,7 +104,7 @@ func TestCacheServesStaleDataWhenIAMFails(t *testing.T) {
 		t.Errorf("stale serves = %v, want 1", n)
 	}
 	e.clock.Add(time.Hour) // beyond stale-if-error: no more guessing
-	got = v.Verify(ctx, e.identity("arn:aws:iam::111122223333:role/Team-Writer"))
+	got = check(v, ctx, e.identity("arn:aws:iam::111122223333:role/Team-Writer"))
 	if f := got[0]; f.Check != validators.CheckCouldNotVerify || f.Message != "could not verify the role (throttled)" || len(got) != 1 {
 		t.Errorf("findings past the stale window = %v, want only IRSA090 could not verify the role", got)
 	}
@@ -120,7 +120,7 @@ func TestConcurrentColdLookupsMakeOneCall(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([][]validators.Finding, 100)
 	for i := range results {
-		wg.Go(func() { results[i] = v.Verify(ctx, e.identity(appRole)) })
+		wg.Go(func() { results[i] = check(v, ctx, e.identity(appRole)) })
 	}
 	wg.Wait()
 	if n := e.aws.Calls("GetRole"); n != 1 {

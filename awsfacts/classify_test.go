@@ -82,7 +82,7 @@ func TestVerifyReturnsWithinTheCallersBudget(t *testing.T) {
 	ctx, cancel := context.WithTimeout(testContext(t), budget)
 	defer cancel()
 	start := time.Now()
-	got := v.Verify(ctx, e.identity(appRole))
+	got := check(v, ctx, e.identity(appRole))
 	elapsed := time.Since(start)
 	if elapsed > budget+150*time.Millisecond {
 		t.Errorf("Verify took %s with a %s budget", elapsed, budget)
@@ -98,7 +98,7 @@ func TestThrottledIAMIsRetriedOnceThenUnverified(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := e.verifier(t, nil)
-	got := v.Verify(testContext(t), e.identity(appRole))
+	got := check(v, testContext(t), e.identity(appRole))
 	if s := summary(got); strings.Join(s, " ") != "IRSA090/info" || got[0].Message != "could not verify the role (throttled)" {
 		t.Errorf("findings = %v, want one IRSA090 throttled", got)
 	}
@@ -117,8 +117,8 @@ func TestRateLimiterBoundsIAMCalls(t *testing.T) {
 	defer cancel()
 	// Two tokens: GetRole and GetOpenIDConnectProvider of the first role. The second role's
 	// GetRole finds the bucket empty and gives up at once instead of waiting past the deadline.
-	v.Verify(ctx, e.identity(appRole))
-	got := v.Verify(ctx, e.identity("arn:aws:iam::111122223333:role/teams/payments/Team-Writer"))
+	check(v, ctx, e.identity(appRole))
+	got := check(v, ctx, e.identity("arn:aws:iam::111122223333:role/teams/payments/Team-Writer"))
 	if s := summary(got); strings.Join(s, " ") != "IRSA090/info" || got[0].Message != "could not verify the role (throttled)" {
 		t.Errorf("findings = %v, want one IRSA090 throttled by the local limiter", got)
 	}

@@ -26,11 +26,11 @@ func TestVerifierHonoursServiceEndpointVariables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVerifier(cfg, Options{Clock: e.clock.Now, Registerer: e.reg, SkipThumbprint: true})
+	v, err := NewSDK(cfg, Options{Clock: e.clock.Now, Registerer: e.reg, SkipThumbprint: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := summary(v.Verify(testContext(t), e.identity("arn:aws:iam::111122223333:role/nope"))); len(got) != 1 || got[0] != "IRSA010/error" {
+	if got := summary(check(v, testContext(t), e.identity("arn:aws:iam::111122223333:role/nope"))); len(got) != 1 || got[0] != "IRSA010/error" {
 		t.Errorf("findings = %v, want IRSA010 from the fake reached through the service variables", got)
 	}
 	if e.aws.Calls("GetCallerIdentity") != 1 || e.aws.Calls("GetRole") != 1 {

@@ -169,16 +169,16 @@ func (e *env) config() aws.Config {
 	}
 }
 
-// verifier builds a Verifier on the fake whose issuer chain counts as publicly trusted.
-func (e *env) verifier(t testing.TB, edit func(*Options)) *Verifier {
+// verifier builds a SDK on the fake whose issuer chain counts as publicly trusted.
+func (e *env) verifier(t testing.TB, edit func(*Options)) *SDK {
 	t.Helper()
 	opts := Options{Clock: e.clock.Now, Registerer: e.reg, PublicRoots: []*x509.Certificate{e.issuer.root}}
 	if edit != nil {
 		edit(&opts)
 	}
-	v, err := NewVerifier(e.config(), opts)
+	v, err := NewSDK(e.config(), opts)
 	if err != nil {
-		t.Fatalf("NewVerifier: %v", err)
+		t.Fatalf("NewSDK: %v", err)
 	}
 	return v
 }
@@ -213,4 +213,9 @@ func findingWith(fs []validators.Finding, id validators.CheckID) (validators.Fin
 		}
 	}
 	return validators.Finding{}, false
+}
+
+// check is what the review engine does with a source's answer for one identity: the AWS checks.
+func check(s Source, ctx context.Context, id validators.Identity) []validators.Finding {
+	return validators.CheckAWS(id, s.IdentityFacts(ctx, id))
 }

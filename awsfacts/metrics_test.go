@@ -9,11 +9,11 @@ import (
 func TestMetricsAreExportedOnTheCallersRegistry(t *testing.T) {
 	e := newEnv(t, nil)
 	v := e.verifier(t, nil)
-	v.Verify(testContext(t), e.identity(appRole))
-	// A second Verifier on the same registry (a restart, lint and serve in one process) shares
+	check(v, testContext(t), e.identity(appRole))
+	// A second SDK on the same registry (a restart, lint and serve in one process) shares
 	// the series instead of failing.
 	v2 := e.verifier(t, func(o *Options) { o.Account = ownAccount })
-	v2.Verify(testContext(t), e.identity(appRole))
+	check(v2, testContext(t), e.identity(appRole))
 
 	families, err := e.reg.Gather()
 	if err != nil {

@@ -59,23 +59,23 @@ func verifyChain(certs []*x509.Certificate, host string, roots *x509.CertPool) e
 }
 
 // fetch returns the jwks_uri host's chain facts for issuer.
-func (f *chainFetcher) fetch(ctx context.Context, issuer string) (validators.ChainFacts, error) {
+func (f *chainFetcher) fetch(ctx context.Context, issuer string) (*validators.ChainFacts, error) {
 	discovery := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, discovery, nil)
 	if err != nil {
-		return validators.ChainFacts{}, fmt.Errorf("OIDC discovery %q: %w", discovery, err)
+		return nil, fmt.Errorf("OIDC discovery %q: %w", discovery, err)
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return validators.ChainFacts{}, fmt.Errorf("OIDC discovery %q: %w", discovery, err)
+		return nil, fmt.Errorf("OIDC discovery %q: %w", discovery, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return validators.ChainFacts{}, fmt.Errorf("OIDC discovery %q: HTTP %d", discovery, resp.StatusCode)
+		return nil, fmt.Errorf("OIDC discovery %q: HTTP %d", discovery, resp.StatusCode)
 	}
 	u, err := parseDiscovery(io.LimitReader(resp.Body, maxDiscoveryBytes))
 	if err != nil {
-		return validators.ChainFacts{}, fmt.Errorf("OIDC discovery %q: %w", discovery, err)
+		return nil, fmt.Errorf("OIDC discovery %q: %w", discovery, err)
 	}
 	host := u.Host
 	if u.Port() == "" {
@@ -83,10 +83,10 @@ func (f *chainFetcher) fetch(ctx context.Context, issuer string) (validators.Cha
 	}
 	certs, err := peerChain(ctx, host, u.Hostname())
 	if err != nil {
-		return validators.ChainFacts{}, fmt.Errorf("read TLS chain of jwks_uri host %s: %w", u.Host, err)
+		return nil, fmt.Errorf("read TLS chain of jwks_uri host %s: %w", u.Host, err)
 	}
 	sum := sha1.Sum(certs[len(certs)-1].Raw) //nolint:gosec // see import
-	return validators.ChainFacts{
+	return &validators.ChainFacts{
 		Host:            u.Host,
 		Thumbprint:      hex.EncodeToString(sum[:]),
 		PubliclyTrusted: verifyChain(certs, u.Hostname(), f.public) == nil,

@@ -69,7 +69,10 @@ func TestChainFacts(t *testing.T) {
 	e := newEnv(t, nil)
 	fetch := func(public, issuerRoots []*x509.Certificate) (string, bool, error) {
 		c, err := newChainFetcher(public, issuerRoots).fetch(testContext(t), e.issuer.url)
-		return c.Thumbprint, c.PubliclyTrusted, err
+		if err != nil {
+			return "", false, err
+		}
+		return c.Thumbprint, c.PubliclyTrusted, nil
 	}
 	thumb, public, err := fetch([]*x509.Certificate{e.issuer.root}, nil)
 	if err != nil || thumb != e.issuer.thumbprint || !public {

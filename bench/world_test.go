@@ -39,6 +39,8 @@ import (
 	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
+	"github.com/irsa-guard/irsa-guard/kubefacts"
+	"github.com/irsa-guard/irsa-guard/review"
 	"github.com/irsa-guard/irsa-guard/validators"
 	"github.com/irsa-guard/irsa-guard/webhook"
 )
@@ -121,7 +123,7 @@ func newWorld(tb testing.TB) *world {
 	tb.Cleanup(aws.Close)
 
 	w := &world{aws: aws, clock: &skewClock{}}
-	verifier := w.verifier(tb, iss)
+	facts := w.facts(tb, iss)
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		tb.Fatal(err)
@@ -129,10 +131,11 @@ func newWorld(tb testing.TB) *world {
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 		serviceAccount(), podIdentityWebhook()).Build()
+	cfg := config.Default()
+	cluster := &kubefacts.Reader{Cache: reader, API: reader}
 	deps := &webhook.Deps{
-		Policy: webhook.Policy{Mode: config.ModeWarn}, Reader: reader, APIReader: reader,
-		Verifier: verifier, Issuer: iss.URL(), Budget: 2500 * time.Millisecond,
-		PodIdentityWebhook: validators.PodIdentityWebhookNames{Configuration: "pod-identity-webhook", Webhook: "iam-for-pods.amazonaws.com"},
+		Engine:  review.New(cfg, review.Options{Facts: facts, Cluster: cluster, Issuer: iss.URL(), Clock: w.clock.Now}),
+		Cluster: cluster, Policy: webhook.Policy{Policy: cfg.Policy}, Budget: 2500 * time.Millisecond,
 	}
 
 	certDir, pool := servingCert(tb)
@@ -161,10 +164,10 @@ func newWorld(tb testing.TB) *world {
 	return w
 }
 
-// verifier is the production verifier on the fake: own account from sts:GetCallerIdentity,
+// facts is the production AWS facts source on the fake: own account from sts:GetCallerIdentity,
 // default TTLs, the issuer's chain counted as publicly trusted. The IAM rate limit is lifted so
 // the cold benchmarks time the round trips, not the 5 requests/s budget.
-func (w *world) verifier(tb testing.TB, iss *fakeaws.OIDCIssuer) *awsfacts.Verifier {
+func (w *world) facts(tb testing.TB, iss *fakeaws.OIDCIssuer) *awsfacts.SDK {
 	tb.Helper()
 	block, _ := pem.Decode(iss.RootPEM())
 	root, err := x509.ParseCertificate(block.Bytes)
@@ -176,12 +179,12 @@ func (w *world) verifier(tb testing.TB, iss *fakeaws.OIDCIssuer) *awsfacts.Verif
 		Credentials:  credentials.NewStaticCredentialsProvider(fakeaws.CallerAccessKeyID(account), fakeaws.CallerSecretAccessKey, ""),
 		BaseEndpoint: aws.String(w.aws.URL()),
 	}
-	v, err := awsfacts.NewVerifier(cfg, awsfacts.Options{
+	v, err := awsfacts.NewSDK(cfg, awsfacts.Options{
 		TTL: cacheTTL, Clock: w.clock.Now, RateLimit: rate.Inf,
 		Registerer: prometheus.NewRegistry(), PublicRoots: []*x509.Certificate{root},
 	})
 	if err != nil {
-		tb.Fatalf("NewVerifier: %v", err)
+		tb.Fatalf("NewSDK: %v", err)
 	}
 	return v
 }

@@ -15,8 +15,8 @@ ns=irsa-guard
 
 eval "$(bash hack/helm.sh)"
 
-echo "chart-test: README.md is generated from values.yaml"
-go run ./hack/chartdocs -check "$chart"
+echo "chart-test: README.md is generated from values.yaml (helm-docs)"
+hack/helm-docs.sh --check
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -1,6 +1,7 @@
 package validators
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"sort"
@@ -62,27 +63,33 @@ func irsaAnnotations() []struct {
 	}
 }
 
+// ServiceAccountObject names a ServiceAccount for findings.
+func ServiceAccountObject(sa *corev1.ServiceAccount) Object {
+	return Object{Kind: "ServiceAccount", Namespace: sa.Namespace, Name: sa.Name}
+}
+
 // CheckServiceAccount runs the offline ServiceAccount checks IRSA001-003: the role ARN's
-// grammar, annotation keys that look like mistyped IRSA keys, and the other IRSA values.
-func CheckServiceAccount(sa *corev1.ServiceAccount) []Finding {
+// grammar (as the cluster's pod-identity-webhook will inject it, see WebhookSettings), annotation
+// keys that look like mistyped IRSA keys, and the other IRSA values.
+func CheckServiceAccount(sa *corev1.ServiceAccount, s WebhookSettings) []Finding {
 	if sa == nil {
 		return nil
 	}
-	obj := Object{Kind: "ServiceAccount", Namespace: sa.Namespace, Name: sa.Name}
+	obj := ServiceAccountObject(sa)
 	a := sa.Annotations
 	out := checkKeys(obj, a, onServiceAccount)
 	if v, ok := a[AnnotationRoleARN]; ok {
-		out = append(out, checkRoleARNValue(obj, v)...)
+		out = append(out, checkRoleARNValue(obj.WithField(AnnotationField(AnnotationRoleARN)), v, s)...)
 	}
 	if v, ok := a[AnnotationAudience]; ok {
-		out = append(out, checkAudience(obj, v)...)
+		out = append(out, checkAudience(obj.WithField(AnnotationField(AnnotationAudience)), v)...)
 	}
 	if v, ok := a[AnnotationTokenExpiration]; ok {
-		out = append(out, checkTokenExpiration(obj, v)...)
+		out = append(out, checkTokenExpiration(obj.WithField(AnnotationField(AnnotationTokenExpiration)), v)...)
 	}
 	if v, ok := a[AnnotationSTSRegionalEndpoints]; ok {
 		if _, err := strconv.ParseBool(v); err != nil {
-			out = append(out, NewFinding(CheckAnnotationValue, obj,
+			out = append(out, NewFinding(CheckAnnotationValue, obj.WithField(AnnotationField(AnnotationSTSRegionalEndpoints)),
 				"sts-regional-endpoints "+Quote(v, 30)+" is not true or false; pod-identity-webhook ignores it").
 				WithSeverity(SeverityWarning).
 				WithFix(`Set eks.amazonaws.com/sts-regional-endpoints to "true" (the webhook then sets AWS_STS_REGIONAL_ENDPOINTS=regional) or "false".`))
@@ -96,27 +103,35 @@ func CheckServiceAccount(sa *corev1.ServiceAccount) []Finding {
 func CheckPodAnnotations(obj Object, annotations map[string]string, spec *corev1.PodSpec) []Finding {
 	out := checkKeys(obj, annotations, onPod)
 	if v, ok := annotations[AnnotationTokenExpiration]; ok {
-		out = append(out, checkTokenExpiration(obj, v)...)
+		out = append(out, checkTokenExpiration(obj.WithField(AnnotationField(AnnotationTokenExpiration)), v)...)
 	}
-	if v, ok := annotations[AnnotationSkipContainers]; ok && spec != nil {
-		out = append(out, checkSkipContainers(obj, v, spec)...)
+	if _, ok := annotations[AnnotationSkipContainers]; ok && spec != nil {
+		out = append(out, checkSkipContainers(obj.WithField(AnnotationField(AnnotationSkipContainers)), annotations, spec)...)
 	}
 	return out
 }
 
-func checkRoleARNValue(obj Object, v string) []Finding {
-	_, err := ParseRoleARN(v)
-	if err == nil {
-		return nil
-	}
-	var ae *ARNError
-	if !errors.As(err, &ae) {
-		return nil
-	}
+func checkRoleARNValue(obj Object, v string, s WebhookSettings) []Finding {
 	if v == "" {
-		return []Finding{NewFinding(CheckRoleARNInvalid, obj, "role-arn is empty: pod-identity-webhook injects nothing and the pod uses the node role").
-			WithPredictedError(NoSTSCall).
+		// pod-identity-webhook treats an empty role-arn as no IRSA at all: it injects nothing.
+		return []Finding{NewFinding(CheckRoleARNInvalid, obj, "role-arn is empty: pod-identity-webhook injects nothing, so pods use the node role").
+			WithSeverity(SeverityWarning).WithPredictedError(NoSTSCall).
 			WithFix("Set eks.amazonaws.com/role-arn to the role's ARN, e.g. arn:aws:iam::111122223333:role/my-app, or remove the annotation.")}
+	}
+	arn, composed, known := s.InjectedRoleARN(v)
+	if composed && !known {
+		// The account it is composed with is not known here: check what the value contributes.
+		arn = "arn:aws:iam::000000000000:role/" + v
+	}
+	_, err := ParseRoleARN(arn)
+	var ae *ARNError
+	if err == nil || !errors.As(err, &ae) {
+		return nil
+	}
+	if composed {
+		msg := "role-arn " + Quote(v, 40) + " composes to an invalid ARN: " + ae.Problem
+		return []Finding{NewFinding(CheckRoleARNInvalid, obj, msg).WithPredictedError(predictedARNError(arn)).
+			WithFix("Set eks.amazonaws.com/role-arn to a role name with an optional path (team/my-app), which pod-identity-webhook composes into arn:<partition>:iam::<account>:role/team/my-app, or to the full ARN.")}
 	}
 	// Show the value when the whole problem still fits; otherwise the problem matters more
 	// (the fix quotes the value).
@@ -124,12 +139,26 @@ func checkRoleARNValue(obj Object, v string) []Finding {
 	if utf8.RuneCountInString(msg) > MaxMessageRunes-len(CheckRoleARNInvalid)-2 {
 		msg = "role-arn " + ae.Problem
 	}
-	f := NewFinding(CheckRoleARNInvalid, obj, msg)
+	f := NewFinding(CheckRoleARNInvalid, obj, msg).WithPredictedError(predictedARNError(v))
 	if ae.Suggestion != "" {
 		return []Finding{f.WithFix("Set eks.amazonaws.com/role-arn to " + ae.Suggestion + ".")}
 	}
 	return []Finding{f.WithFix("Fix eks.amazonaws.com/role-arn " + Quote(v, 200) + ": it " + ae.Problem +
 		". The form is arn:<partition>:iam::<12-digit account>:role/<path><name>, e.g. arn:aws:iam::111122223333:role/my-app.")}
+}
+
+// predictedARNError is what a pod gets for an invalid AWS_ROLE_ARN. STS checks the RoleArn
+// parameter's length (20-2048, its arnType) before reading it as an ARN and answers a shorter one
+// with a constraint message; SDKs built on botocore reject it before the call
+// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html).
+// Anything else that is not a role ARN is "Request ARN is invalid".
+func predictedARNError(v string) string {
+	if n := len(v); n < minARNLength {
+		return fmt.Sprintf("ValidationError: 1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: "+
+			"Member must have length greater than or equal to %d (botocore-based SDKs stop earlier: Invalid length for parameter RoleArn, value: %d, valid min length: %d)",
+			SanitizeMessage(v, 40), minARNLength, n, minARNLength)
+	}
+	return STSRequestARNInvalid
 }
 
 func checkAudience(obj Object, v string) []Finding {
@@ -171,10 +200,11 @@ func checkTokenExpiration(obj Object, v string) []Finding {
 	return nil
 }
 
-// checkSkipContainers reads the list as pod-identity-webhook does (comma-separated, spaces
-// trimmed) and reports names that match no container: the container the author meant to keep
-// away from AWS credentials gets them after all.
-func checkSkipContainers(obj Object, v string, spec *corev1.PodSpec) []Finding {
+// checkSkipContainers reads the list exactly as pod-identity-webhook does (SkipContainers: CSV, a
+// space after a comma is part of the name, a value that does not parse skips nothing) and reports
+// entries that match no container: the container the author meant to keep away from AWS
+// credentials gets them after all.
+func checkSkipContainers(obj Object, annotations map[string]string, spec *corev1.PodSpec) []Finding {
 	names := map[string]bool{}
 	var all []string
 	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
@@ -183,17 +213,33 @@ func checkSkipContainers(obj Object, v string, spec *corev1.PodSpec) []Finding {
 			all = append(all, c.Name)
 		}
 	}
+	entries, err := SkipContainers(annotations)
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return []Finding{NewFinding(CheckAnnotationValue, obj,
+			"skip-containers is not valid CSV ("+SanitizeMessage(err.Error(), 40)+"): no container is skipped").
+			WithSeverity(SeverityWarning).
+			WithFix("Write eks.amazonaws.com/skip-containers as comma-separated container names without spaces, e.g. \"istio-proxy,log-shipper\".")}
+	}
 	var out []Finding
-	for _, n := range strings.Split(v, ",") {
-		n = strings.TrimSpace(n)
+	for _, n := range entries {
 		if n == "" || names[n] {
 			continue
 		}
 		msg := "skip-containers names " + Quote(n, 40) + ", which is not a container of this pod"
-		fix := "List existing container names in eks.amazonaws.com/skip-containers (comma-separated): " + strings.Join(all, ", ") + "."
-		if m := closestName(n, all); m != "" {
-			msg += "; did you mean " + Quote(m, 40) + "?"
-			fix = "Replace " + strconv.Quote(n) + " with " + strconv.Quote(m) + " in eks.amazonaws.com/skip-containers."
+		fix := "List existing container names in eks.amazonaws.com/skip-containers (comma-separated, no spaces): " + strings.Join(all, ", ") + "."
+		switch t := strings.TrimSpace(n); {
+		case t != n && names[t]:
+			msg = "skip-containers entry " + Quote(n, 40) + " has a space, part of the name for pod-identity-webhook"
+			fix = "Remove the spaces around the commas in eks.amazonaws.com/skip-containers: " + strconv.Quote(t) + ", not " + strconv.Quote(n) + "."
+		default:
+			if m := closestName(t, all); m != "" {
+				msg += "; did you mean " + Quote(m, 40) + "?"
+				fix = "Replace " + strconv.Quote(n) + " with " + strconv.Quote(m) + " in eks.amazonaws.com/skip-containers."
+			}
 		}
 		out = append(out, NewFinding(CheckAnnotationValue, obj, msg).WithSeverity(SeverityWarning).WithFix(fix))
 	}
@@ -222,16 +268,17 @@ func checkKeys(obj Object, annotations map[string]string, scope annotationScope)
 	var out []Finding
 	for _, k := range keys {
 		for _, known := range irsaAnnotations() {
+			field := obj.WithField(AnnotationField(k))
 			if k == known.key {
 				if known.scope&scope == 0 {
-					out = append(out, misplacedKey(obj, k, scope))
+					out = append(out, misplacedKey(field, k, scope))
 				}
 				break
 			}
 			if !isTypoOf(k, known.key) {
 				continue
 			}
-			out = append(out, typoFinding(obj, k, known.key, known.scope&scope != 0, annotations))
+			out = append(out, typoFinding(field, k, known.key, known.scope&scope != 0, annotations))
 			break
 		}
 	}

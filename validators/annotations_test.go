@@ -59,7 +59,7 @@ func TestCheckServiceAccount(t *testing.T) {
 		},
 		"an empty role-arn means nothing is injected": {
 			annotations: map[string]string{AnnotationRoleARN: ""},
-			want: `IRSA001 error: role-arn is empty: pod-identity-webhook injects nothing and the pod uses the node role | ` +
+			want: `IRSA001 warning: role-arn is empty: pod-identity-webhook injects nothing, so pods use the node role | ` +
 				`Set eks.amazonaws.com/role-arn to the role's ARN, e.g. arn:aws:iam::111122223333:role/my-app, or remove the annotation.`,
 		},
 		"the typo from pod-identity-webhook#200": {
@@ -137,12 +137,12 @@ func TestCheckServiceAccount(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := CheckServiceAccount(sa(tc.annotations))
+			got := CheckServiceAccount(sa(tc.annotations), WebhookSettings{})
 			if b := brief(got); b != tc.want {
 				t.Fatalf("got:\n%s\nwant:\n%s", b, tc.want)
 			}
 			for _, f := range got {
-				if f.Object != "ServiceAccount shop/orders" {
+				if f.Object.String() != "ServiceAccount shop/orders" {
 					t.Errorf("object = %q", f.Object)
 				}
 				if n := utf8.RuneCountInString(f.String()); n > MaxMessageRunes {
@@ -163,12 +163,25 @@ func TestCheckPodAnnotations(t *testing.T) {
 		want        string
 	}{
 		"skipping an existing sidecar and init container is fine": {
-			annotations: map[string]string{AnnotationSkipContainers: "istio-proxy, migrate", AnnotationTokenExpiration: "7200"},
+			annotations: map[string]string{AnnotationSkipContainers: "istio-proxy,migrate", AnnotationTokenExpiration: "7200"},
+		},
+		"CSV quoting that pod-identity-webhook unquotes is fine": {
+			annotations: map[string]string{AnnotationSkipContainers: `"istio-proxy",migrate`},
+		},
+		"a space after the comma is part of the name, so that container is not skipped": {
+			annotations: map[string]string{AnnotationSkipContainers: "istio-proxy, migrate"},
+			want: `IRSA003 warning: skip-containers entry " migrate" has a space, part of the name for pod-identity-webhook | ` +
+				`Remove the spaces around the commas in eks.amazonaws.com/skip-containers: "migrate", not " migrate".`,
+		},
+		"a value that is not CSV skips nothing": {
+			annotations: map[string]string{AnnotationSkipContainers: `istio-proxy,"migrate`},
+			want: `IRSA003 warning: skip-containers is not valid CSV (extraneous or missing " in quoted-field): no container is skipped | ` +
+				`Write eks.amazonaws.com/skip-containers as comma-separated container names without spaces, e.g. "istio-proxy,log-shipper".`,
 		},
 		"a skip list naming a container that is not there": {
 			annotations: map[string]string{AnnotationSkipContainers: "istio-proxy,envoy"},
 			want: `IRSA003 warning: skip-containers names "envoy", which is not a container of this pod | ` +
-				`List existing container names in eks.amazonaws.com/skip-containers (comma-separated): migrate, app, istio-proxy.`,
+				`List existing container names in eks.amazonaws.com/skip-containers (comma-separated, no spaces): migrate, app, istio-proxy.`,
 		},
 		"a misspelt container in the skip list": {
 			annotations: map[string]string{AnnotationSkipContainers: "istio-prxy"},
@@ -210,7 +223,7 @@ func FuzzAnnotationChecks(f *testing.F) {
 	f.Add(AnnotationTokenExpiration, "-9223372036854775808")
 	f.Fuzz(func(t *testing.T, key, value string) {
 		a := map[string]string{key: value, AnnotationRoleARN: value, AnnotationSkipContainers: value}
-		fs := append(CheckServiceAccount(sa(a)), CheckPodAnnotations(Object{Kind: "Pod", Name: "p"}, a, &corev1.PodSpec{})...)
+		fs := append(CheckServiceAccount(sa(a), WebhookSettings{}), CheckPodAnnotations(Object{Kind: "Pod", Name: "p"}, a, &corev1.PodSpec{})...)
 		for _, f := range fs {
 			if utf8.RuneCountInString(f.String()) > MaxMessageRunes || strings.ContainsAny(f.Message, "\n\r\x00") {
 				t.Fatalf("bad message %q", f.Message)

@@ -19,6 +19,7 @@ func (r RoleARN) String() string {
 // (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html), RoleName
 // 1-64 and Path 1-512 (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html).
 const (
+	minARNLength      = 20   // STS arnType
 	maxARNLength      = 2048 // STS arnType
 	maxRoleNameLength = 64   // IAM roleNameType
 	maxRolePathLength = 512  // IAM pathType

@@ -1,5 +1,10 @@
 package validators
 
+import (
+	"slices"
+	"strings"
+)
+
 // CheckID is a stable identifier of one check. IDs are never renumbered or reused: users
 // reference them in per-check configuration, scripts and bug reports.
 type CheckID string
@@ -30,6 +35,9 @@ const (
 	CheckPodRoleARNDiffers    CheckID = "IRSA045"
 	CheckWebhookMissing       CheckID = "IRSA050"
 	CheckWebhookCannotInject  CheckID = "IRSA051"
+	CheckPodIdentityRole      CheckID = "IRSA060"
+	CheckPodIdentityTrust     CheckID = "IRSA061"
+	CheckRoleARNIgnored       CheckID = "IRSA062"
 )
 
 // The exact STS error strings a pod would see, as AWS's troubleshooting article quotes them
@@ -43,6 +51,10 @@ const (
 	STSNotAuthorized      = "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"
 	// NoSTSCall stands for "the SDK never calls STS": the pod silently uses other credentials.
 	NoSTSCall = "none: the SDK silently uses other credentials (node role via IMDS, or static keys)"
+	// PodIdentityAccessDenied is what the EKS Pod Identity Agent's eks-auth:AssumeRoleForPodIdentity
+	// returns when the association's role is missing or does not trust pods.eks.amazonaws.com
+	// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html).
+	PodIdentityAccessDenied = "AccessDeniedException from eks-auth:AssumeRoleForPodIdentity: the SDK gets no credentials from the Pod Identity Agent"
 )
 
 // CheckInfo is a catalog entry: what a check means and what to do about it.
@@ -54,8 +66,9 @@ type CheckInfo struct {
 	Fix            string
 }
 
-// Catalog lists every check irsa-guard knows. It is data, read by NewFinding and the docs test.
-var Catalog = map[CheckID]CheckInfo{
+// catalog lists every check irsa-guard knows. It is data, read through LookupCheck and Checks so
+// no caller can change a check for everyone.
+var catalog = map[CheckID]CheckInfo{
 	CheckRoleARNInvalid: {CheckRoleARNInvalid, "role-arn annotation is not a valid IAM role ARN", SeverityError, STSRequestARNInvalid,
 		"Set eks.amazonaws.com/role-arn to arn:<partition>:iam::<12-digit account>:role/<path><name>, e.g. arn:aws:iam::111122223333:role/my-app."},
 	CheckAnnotationKeyTypo: {CheckAnnotationKeyTypo, "annotation key looks like a typo of an eks.amazonaws.com/* key", SeverityError, NoSTSCall,
@@ -92,7 +105,7 @@ var Catalog = map[CheckID]CheckInfo{
 		"Remove AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE and AWS_SHARED_CREDENTIALS_FILE from the container."},
 	CheckPodTokenUnreadable: {CheckPodTokenUnreadable, "non-root containers may not be able to read the projected token", SeverityWarning, "",
 		"Set spec.securityContext.fsGroup (e.g. 65534) so every container can read the token."},
-	CheckPodHostNetwork: {CheckPodHostNetwork, "hostNetwork pod with IRSA can reach IMDS and fall back to the node role", SeverityWarning, NoSTSCall,
+	CheckPodHostNetwork: {CheckPodHostNetwork, "hostNetwork pod with IRSA can reach IMDS and fall back to the node role", SeverityInfo, NoSTSCall,
 		"Drop hostNetwork: true, or block IMDS for the node (hop limit 1 does not protect host-network pods)."},
 	CheckPodBothIdentities: {CheckPodBothIdentities, "both IRSA and EKS Pod Identity variables are present", SeverityWarning, "",
 		"Use one mechanism: remove the role-arn annotation or the Pod Identity association."},
@@ -102,4 +115,26 @@ var Catalog = map[CheckID]CheckInfo{
 		"Restore the pod-identity-webhook MutatingWebhookConfiguration (EKS manages it; self-managed clusters must install amazon-eks-pod-identity-webhook)."},
 	CheckWebhookCannotInject: {CheckWebhookCannotInject, "pod-identity-webhook exists but cannot inject into this pod", SeverityError, NoSTSCall,
 		"Fix the pod-identity-webhook configuration: a pods CREATE rule, a caBundle, and selectors that include this namespace."},
+	CheckPodIdentityRole: {CheckPodIdentityRole, "the EKS Pod Identity association's IAM role does not exist", SeverityError, PodIdentityAccessDenied,
+		"Create the role, or point the association at an existing one: aws eks update-pod-identity-association --cluster-name CLUSTER --association-id ID --role-arn ARN."},
+	CheckPodIdentityTrust: {CheckPodIdentityTrust, "the EKS Pod Identity association's role does not trust pods.eks.amazonaws.com", SeverityError, PodIdentityAccessDenied,
+		"Add a statement with Principal {\"Service\": \"pods.eks.amazonaws.com\"} and Action [\"sts:AssumeRole\", \"sts:TagSession\"] to the role's trust policy."},
+	CheckRoleARNIgnored: {CheckRoleARNIgnored, "role-arn annotation is ignored: EKS Pod Identity takes precedence", SeverityInfo, "",
+		"Nothing breaks. Remove eks.amazonaws.com/role-arn once every workload of the ServiceAccount uses its Pod Identity association."},
+}
+
+// LookupCheck returns the catalog entry of id; ok is false for an ID irsa-guard does not know.
+func LookupCheck(id CheckID) (CheckInfo, bool) {
+	info, ok := catalog[id]
+	return info, ok
+}
+
+// Checks returns every catalog entry, ordered by ID.
+func Checks() []CheckInfo {
+	out := make([]CheckInfo, 0, len(catalog))
+	for _, info := range catalog {
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b CheckInfo) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return out
 }

@@ -3,7 +3,10 @@
 package validators
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -37,14 +40,49 @@ func (s Severity) Rank() int {
 const MaxMessageRunes = 120
 
 // Finding is one result of one check against one object. Its JSON shape is a public contract
-// (`irsa-guard lint -o json`), so fields are only ever added.
+// (`irsa-guard lint -o json`): the object is rendered as "Kind ns/name [container c]" and its
+// field, where known, as "field"; fields are only ever added.
 type Finding struct {
 	Check          CheckID  `json:"check"`
 	Severity       Severity `json:"severity"`
-	Object         string   `json:"object"`
+	Object         Object   `json:"object"`
 	Message        string   `json:"message"`
 	PredictedError string   `json:"predictedError,omitempty"`
 	Fix            string   `json:"fix"`
+}
+
+// findingJSON is Finding's wire form.
+type findingJSON struct {
+	Check          CheckID  `json:"check"`
+	Severity       Severity `json:"severity"`
+	Object         string   `json:"object"`
+	Field          string   `json:"field,omitempty"`
+	Message        string   `json:"message"`
+	PredictedError string   `json:"predictedError,omitempty"`
+	Fix            string   `json:"fix"`
+}
+
+// MarshalJSON writes the public shape: the object as its rendered string, plus its field.
+// Messages and fixes quote ARN templates ("arn:<partition>:..."), so HTML characters are kept as
+// they are rather than escaped.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(findingJSON{Check: f.Check, Severity: f.Severity, Object: f.Object.String(), Field: f.Object.Field,
+		Message: f.Message, PredictedError: f.PredictedError, Fix: f.Fix})
+	return bytes.TrimRight(b.Bytes(), "\n"), err
+}
+
+// UnmarshalJSON reads the public shape back (the object's parts from its rendered string).
+func (f *Finding) UnmarshalJSON(data []byte) error {
+	var w findingJSON
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*f = Finding{Check: w.Check, Severity: w.Severity, Object: ParseObject(w.Object), Message: w.Message, PredictedError: w.PredictedError, Fix: w.Fix}
+	f.Object.Field = w.Field
+	return nil
 }
 
 // String renders a finding the way a warning or a denial shows it: "IRSA001: message".
@@ -53,11 +91,11 @@ func (f Finding) String() string { return string(f.Check) + ": " + f.Message }
 // NewFinding builds a finding from the catalog entry of id: severity, predicted error and a
 // default fix come from there; message is sanitised to one line of at most MaxMessageRunes.
 func NewFinding(id CheckID, object Object, message string) Finding {
-	info := Catalog[id]
+	info := catalog[id]
 	return Finding{
 		Check:          id,
 		Severity:       info.Severity,
-		Object:         object.String(),
+		Object:         object,
 		Message:        SanitizeMessage(message, MaxMessageRunes-len(id)-2),
 		PredictedError: info.PredictedError,
 		Fix:            SanitizeMessage(info.Fix, 4*MaxMessageRunes),
@@ -76,12 +114,40 @@ func (f Finding) WithFix(fix string) Finding {
 // WithPredictedError returns f predicting a more specific AWS error than the catalog's.
 func (f Finding) WithPredictedError(e string) Finding { f.PredictedError = e; return f }
 
-// Object names what a finding is about, as a user would type it.
+// Object names what a finding is about, as a user would type it, down to the container and the
+// field to edit where a check knows them.
 type Object struct {
 	Kind      string // ServiceAccount, Pod, Deployment, ...
 	Namespace string
 	Name      string
 	Container string // set for container-level pod findings
+	// Field is the path of what to edit, e.g. metadata.annotations["eks.amazonaws.com/role-arn"]
+	// or spec.containers[0].env[AWS_ACCESS_KEY_ID]; "" when the finding is about the whole object.
+	Field string
+}
+
+// WithContainer is o narrowed to one container.
+func (o Object) WithContainer(name string) Object { o.Container = name; return o }
+
+// WithField is o narrowed to one field.
+func (o Object) WithField(path string) Object { o.Field = path; return o }
+
+// AnnotationField is the field path of an annotation.
+func AnnotationField(key string) string { return "metadata.annotations[" + strconv.Quote(key) + "]" }
+
+// ParseObject reads Object.String's form back; Field is not part of it.
+func ParseObject(s string) Object {
+	var o Object
+	o.Kind, s, _ = strings.Cut(s, " ")
+	if ref, container, ok := strings.Cut(s, " container "); ok {
+		s, o.Container = ref, container
+	}
+	if ns, name, ok := strings.Cut(s, "/"); ok {
+		o.Namespace, o.Name = ns, name
+	} else {
+		o.Name = s
+	}
+	return o
 }
 
 // String renders "Kind ns/name" or "Pod ns/name container c". A manifest without a namespace

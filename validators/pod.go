@@ -1,60 +1,56 @@
 package validators
 
 import (
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-)
-
-// What the pod identity webhook injects
-// (https://github.com/aws/amazon-eks-pod-identity-webhook/blob/3bf80a34/pkg/handler/handler.go) and the variables of EKS Pod Identity. Kept unexported: they are
-// facts about another program, not an API of irsa-guard.
-//
-//nolint:gosec // G101: environment variable names, not credentials
-const (
-	envRoleARN               = "AWS_ROLE_ARN"
-	envWebIdentityTokenFile  = "AWS_WEB_IDENTITY_TOKEN_FILE"
-	envContainerCredsFullURI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-	envContainerAuthToken    = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
-	irsaTokenVolume          = "aws-iam-token"
-	podAnnoRoleARN           = "eks.amazonaws.com/role-arn"
-	podAnnoSkipContainers    = "eks.amazonaws.com/skip-containers"
-	podLabelSkipPIW          = "eks.amazonaws.com/skip-pod-identity-webhook"
-	podLabelPodIdentity      = "eks.amazonaws.com/pod-identity"
 )
 
 // staticCredentialEnv lists the variables that come before web identity in every AWS SDK's
 // default credential chain (environment, then shared config/profile), so they shadow IRSA.
 var staticCredentialEnv = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE"}
 
-// CheckPod runs the pod checks IRSA040-045 on a pod as the validating webhook sees it: after
-// every mutating webhook, so what pod-identity-webhook injected (or failed to) is visible.
-// sa is the pod's ServiceAccount, nil when it could not be read (the IRSA-expected checks are
-// then skipped rather than guessed). Containers named in eks.amazonaws.com/skip-containers
-// are skipped exactly as pod-identity-webhook skips them.
-func CheckPod(pod *corev1.Pod, sa *corev1.ServiceAccount) []Finding {
+// CheckPod runs the pod checks IRSA040-045 and IRSA062 on a pod as pod-identity-webhook left it:
+// at admission the validating webhook sees it after every mutating webhook; before admission the
+// caller passes PredictInjection's pod. Findings are reported on obj (the pod, or the workload
+// whose template it is). sa is the pod's ServiceAccount, nil when it is not known (the checks
+// that need it are then skipped rather than guessed). Containers named in
+// eks.amazonaws.com/skip-containers are skipped exactly as pod-identity-webhook skips them.
+func CheckPod(obj Object, pod *corev1.Pod, sa *corev1.ServiceAccount, s WebhookSettings) []Finding {
 	if pod == nil {
 		return nil
 	}
-	p := podView{pod: pod, obj: PodObject(pod), skip: skippedContainers(pod)}
-	if sa != nil {
-		p.saRoleARN = strings.TrimSpace(sa.Annotations[podAnnoRoleARN])
+	skip, _ := SkipContainers(pod.Annotations)
+	p := podView{pod: pod, obj: obj, skip: map[string]bool{}}
+	for _, n := range skip {
+		p.skip[n] = true
 	}
-	var out []Finding
+	if sa != nil {
+		p.saRole, p.saHasRole = sa.Annotations[AnnotationRoleARN]
+		p.expectedARN, _, p.expectedKnown = s.InjectedRoleARN(p.saRole)
+	}
 	containers := p.containers()
 	injectedAny := false
 	for _, c := range containers {
-		if hasEnv(c, envRoleARN) || hasEnv(c, envWebIdentityTokenFile) {
-			injectedAny = true
-		}
+		injectedAny = injectedAny || hasEnv(c, envRoleARN) || hasEnv(c, envWebIdentityTokenFile)
 	}
-	podIdentity := pod.Labels[podLabelPodIdentity] == "enabled"
+	p.podIdentity = pod.Labels[podLabelPodIdentity] == podLabelPodIdentityMode
 	for _, c := range containers {
-		out = append(out, p.checkContainer(c, injectedAny, podIdentity)...)
+		p.podIdentity = p.podIdentity || hasEnv(c, envContainerCredsFullURI)
 	}
-	if p.saRoleARN != "" || injectedAny {
+	var out []Finding
+	if p.podIdentity && p.saRole != "" && !injectedAny {
+		out = append(out, NewFinding(CheckRoleARNIgnored, obj.WithField(""),
+			"the ServiceAccount's role-arn is ignored: the pod gets EKS Pod Identity credentials").
+			WithFix("Nothing to fix for this pod. Remove eks.amazonaws.com/role-arn from the ServiceAccount once every workload uses its Pod Identity association."))
+	}
+	for _, c := range containers {
+		out = append(out, p.checkContainer(c, injectedAny)...)
+	}
+	if p.usesIRSA() || injectedAny {
 		if pod.Spec.HostNetwork {
-			out = append(out, NewFinding(CheckPodHostNetwork, p.obj,
+			out = append(out, NewFinding(CheckPodHostNetwork, obj.WithField("spec.hostNetwork"),
 				"hostNetwork pod can reach IMDS: if web identity fails it silently uses the node role"))
 		}
 		out = append(out, checkTokenReadable(p, containers)...)
@@ -72,72 +68,121 @@ func PodObject(pod *corev1.Pod) Object {
 }
 
 type podView struct {
-	pod       *corev1.Pod
-	obj       Object
-	skip      map[string]bool
-	saRoleARN string
+	pod  *corev1.Pod
+	obj  Object
+	skip map[string]bool
+	// saRole is the ServiceAccount's role-arn annotation verbatim; saHasRole whether it has one.
+	saRole    string
+	saHasRole bool
+	// expectedARN is the AWS_ROLE_ARN pod-identity-webhook injects for saRole (composed where the
+	// cluster composes bare names); expectedKnown is false when it cannot be told.
+	expectedARN   string
+	expectedKnown bool
+	// podIdentity is set when the pod got EKS Pod Identity credentials, which take precedence.
+	podIdentity bool
 }
 
+// usesIRSA reports whether pod-identity-webhook injects web identity for this pod's
+// ServiceAccount: a non-empty role-arn ("" means no IRSA to it) and no Pod Identity.
+func (p podView) usesIRSA() bool { return p.saRole != "" && !p.podIdentity }
+
 // containers returns the init and regular containers pod-identity-webhook would mutate.
-func (p podView) containers() []*corev1.Container {
-	var cs []*corev1.Container
+func (p podView) containers() []indexedContainer {
+	var cs []indexedContainer
 	for i := range p.pod.Spec.InitContainers {
 		if c := &p.pod.Spec.InitContainers[i]; !p.skip[c.Name] {
-			cs = append(cs, c)
+			cs = append(cs, indexedContainer{c, "spec.initContainers[" + strconv.Itoa(i) + "]"})
 		}
 	}
 	for i := range p.pod.Spec.Containers {
 		if c := &p.pod.Spec.Containers[i]; !p.skip[c.Name] {
-			cs = append(cs, c)
+			cs = append(cs, indexedContainer{c, "spec.containers[" + strconv.Itoa(i) + "]"})
 		}
 	}
 	return cs
 }
 
-func (p podView) checkContainer(c *corev1.Container, injectedAny, podIdentity bool) []Finding {
+// indexedContainer is a container with its field path in the pod spec.
+type indexedContainer struct {
+	*corev1.Container
+	path string
+}
+
+func (p podView) checkContainer(c indexedContainer, injectedAny bool) []Finding {
 	var out []Finding
-	obj := p.obj
-	obj.Container = c.Name
+	obj := p.obj.WithContainer(c.Name).WithField(c.path)
 	name := Quote(c.Name, 30)
 	roleEnv, hasRole := envValue(c, envRoleARN)
 	webIdentity := hasRole || hasEnv(c, envWebIdentityTokenFile)
-	irsa := p.saRoleARN != "" || webIdentity
 
-	if p.saRoleARN != "" && !podIdentity && !hasEnv(c, envContainerCredsFullURI) {
+	if p.usesIRSA() && !hasEnv(c, envContainerCredsFullURI) {
 		if missing := p.missingInjection(c); missing != "" {
 			cause, fix := p.likelyCause(c, injectedAny)
 			out = append(out, NewFinding(CheckPodNotInjected, obj,
 				"container "+Quote(c.Name, 20)+" "+missing+": "+cause).WithFix(fix))
 		}
 	}
-	if irsa {
-		for _, key := range staticCredentialEnv {
-			if hasEnv(c, key) {
-				out = append(out, NewFinding(CheckPodStaticCredentials, obj,
-					"container "+name+" sets "+key+", which the AWS SDK uses before the web identity token"))
-			}
-		}
-		for _, m := range c.VolumeMounts {
-			if path := strings.TrimRight(m.MountPath, "/"); strings.HasSuffix(path, "/.aws") || strings.HasSuffix(path, "/.aws/credentials") {
-				out = append(out, NewFinding(CheckPodStaticCredentials, obj,
-					"container "+name+" mounts "+Quote(m.MountPath, 40)+": a credentials file there shadows the web identity"))
-			}
-		}
+	if p.usesIRSA() || webIdentity {
+		out = append(out, staticCredentials(c, obj, name)...)
 	}
 	if webIdentity && (hasEnv(c, envContainerCredsFullURI) || hasEnv(c, envContainerAuthToken)) {
 		out = append(out, NewFinding(CheckPodBothIdentities, obj,
 			"container "+name+" has IRSA and EKS Pod Identity variables; the SDK picks web identity first"))
 	}
-	if p.saRoleARN != "" && hasRole && roleEnv != nil && roleEnv.ValueFrom == nil && roleEnv.Value != p.saRoleARN {
-		out = append(out, NewFinding(CheckPodRoleARNDiffers, obj,
+	if p.saHasRole && hasRole && roleEnv.ValueFrom == nil && p.expectedKnown && roleEnv.Value != p.expectedARN {
+		out = append(out, NewFinding(CheckPodRoleARNDiffers, obj.WithField(c.path+".env["+envRoleARN+"]"),
 			"container "+name+" AWS_ROLE_ARN "+Quote(roleEnv.Value, 40)+" is not the ServiceAccount's role-arn"))
 	}
 	return out
 }
 
+// staticCredentials reports IRSA041: variables or mounts earlier in the SDK's credential chain. A
+// variable taken from a Secret or ConfigMap key marked optional is set only when that object and
+// key exist, so it is reported as info, saying what it depends on.
+func staticCredentials(c indexedContainer, obj Object, name string) []Finding {
+	var out []Finding
+	for _, key := range staticCredentialEnv {
+		e, ok := envValue(c, key)
+		if !ok {
+			continue
+		}
+		field := obj.WithField(c.path + ".env[" + key + "]")
+		if from, optional := optionalSource(e); optional {
+			out = append(out, NewFinding(CheckPodStaticCredentials, field,
+				"container "+name+" sets "+key+" only if "+from+" exists; then the SDK uses it before web identity").
+				WithSeverity(SeverityInfo).
+				WithFix("Make sure "+from+" does not exist where the pod should use its IAM role, or drop the optional "+key+" reference."))
+			continue
+		}
+		out = append(out, NewFinding(CheckPodStaticCredentials, field,
+			"container "+name+" sets "+key+", which the AWS SDK uses before the web identity token"))
+	}
+	for i, m := range c.VolumeMounts {
+		if path := strings.TrimRight(m.MountPath, "/"); strings.HasSuffix(path, "/.aws") || strings.HasSuffix(path, "/.aws/credentials") {
+			out = append(out, NewFinding(CheckPodStaticCredentials, obj.WithField(c.path+".volumeMounts["+strconv.Itoa(i)+"]"),
+				"container "+name+" mounts "+Quote(m.MountPath, 40)+": a credentials file there shadows the web identity"))
+		}
+	}
+	return out
+}
+
+// optionalSource names the Secret or ConfigMap key an env var is optionally taken from.
+func optionalSource(e *corev1.EnvVar) (string, bool) {
+	if e.ValueFrom == nil {
+		return "", false
+	}
+	if r := e.ValueFrom.SecretKeyRef; r != nil && r.Optional != nil && *r.Optional {
+		return "Secret " + Quote(r.Name, 30) + " key " + Quote(r.Key, 30), true
+	}
+	if r := e.ValueFrom.ConfigMapKeyRef; r != nil && r.Optional != nil && *r.Optional {
+		return "ConfigMap " + Quote(r.Name, 30) + " key " + Quote(r.Key, 30), true
+	}
+	return "", false
+}
+
 // missingInjection says what pod-identity-webhook should have added to c but did not, ""
 // when nothing is missing.
-func (p podView) missingInjection(c *corev1.Container) string {
+func (p podView) missingInjection(c indexedContainer) string {
 	tokenFile, hasTokenFile := envValue(c, envWebIdentityTokenFile)
 	hasRole, mounted := hasEnv(c, envRoleARN), p.tokenMounted(c, tokenFile)
 	if !hasRole && !hasTokenFile && !mounted {
@@ -161,7 +206,7 @@ func (p podView) missingInjection(c *corev1.Container) string {
 
 // tokenMounted reports whether c mounts the web identity token: the aws-iam-token volume, or a
 // projected serviceAccountToken volume under which AWS_WEB_IDENTITY_TOKEN_FILE points.
-func (p podView) tokenMounted(c *corev1.Container, tokenFile *corev1.EnvVar) bool {
+func (p podView) tokenMounted(c indexedContainer, tokenFile *corev1.EnvVar) bool {
 	for _, m := range c.VolumeMounts {
 		if m.Name == irsaTokenVolume {
 			return true
@@ -176,7 +221,7 @@ func (p podView) tokenMounted(c *corev1.Container, tokenFile *corev1.EnvVar) boo
 
 // likelyCause says why pod-identity-webhook most probably did not inject into c, judged from
 // what the pod shows, as a short cause for the message and a longer fix.
-func (p podView) likelyCause(c *corev1.Container, injectedAny bool) (cause, fix string) {
+func (p podView) likelyCause(c indexedContainer, injectedAny bool) (cause, fix string) {
 	const nodeRole = " Until then the container silently uses the node's IAM role."
 	switch {
 	case p.pod.Labels[podLabelSkipPIW] == "true":
@@ -216,19 +261,7 @@ func isTokenVolume(v *corev1.Volume) bool {
 	return false
 }
 
-// skippedContainers parses eks.amazonaws.com/skip-containers the way pod-identity-webhook
-// does (comma-separated names, spaces trimmed). Invalid names are IRSA003's business.
-func skippedContainers(pod *corev1.Pod) map[string]bool {
-	skip := map[string]bool{}
-	for _, n := range strings.Split(pod.Annotations[podAnnoSkipContainers], ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			skip[n] = true
-		}
-	}
-	return skip
-}
-
-func envValue(c *corev1.Container, name string) (*corev1.EnvVar, bool) {
+func envValue(c indexedContainer, name string) (*corev1.EnvVar, bool) {
 	for i := range c.Env {
 		if c.Env[i].Name == name {
 			return &c.Env[i], true
@@ -237,7 +270,7 @@ func envValue(c *corev1.Container, name string) (*corev1.EnvVar, bool) {
 	return nil, false
 }
 
-func hasEnv(c *corev1.Container, name string) bool {
+func hasEnv(c indexedContainer, name string) bool {
 	_, ok := envValue(c, name)
 	return ok
 }

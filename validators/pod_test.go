@@ -156,13 +156,14 @@ func TestCheckPod(t *testing.T) {
 			sa:   annotatedSA(testRole),
 			want: []string{`IRSA044 app: container "app" has IRSA and EKS Pod Identity variables`},
 		},
-		"a Pod Identity pod whose SA also has a role-arn is not reported as not injected": {
+		"a Pod Identity pod whose SA also has a role-arn is not reported as not injected; the annotation is ignored": {
 			pod: func() *corev1.Pod {
 				p := pod(corev1.Container{Name: "app", Env: []corev1.EnvVar{{Name: "AWS_CONTAINER_CREDENTIALS_FULL_URI", Value: "http://169.254.170.23/v1/credentials"}}})
 				p.Labels = map[string]string{"eks.amazonaws.com/pod-identity": "enabled"}
 				return p
 			}(),
-			sa: annotatedSA(testRole),
+			sa:   annotatedSA(testRole),
+			want: []string{"IRSA062 : the ServiceAccount's role-arn is ignored: the pod gets EKS Pod Identity credentials"},
 		},
 		"a hand-set AWS_ROLE_ARN that differs from the annotation": {
 			pod: func() *corev1.Pod {
@@ -233,14 +234,14 @@ func TestCheckPod(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := CheckPod(tc.pod, tc.sa)
+			got := CheckPod(PodObject(tc.pod), tc.pod, tc.sa, WebhookSettings{})
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d findings, want %d:\n%s", len(got), len(tc.want), render(got))
 			}
 			for i, f := range got {
 				id, rest, _ := strings.Cut(tc.want[i], " ")
 				ctr, msg, _ := strings.Cut(rest, ": ")
-				if string(f.Check) != id || !strings.HasSuffix(f.Object, containerSuffix(ctr)) || !strings.HasPrefix(f.Message, msg) {
+				if string(f.Check) != id || !strings.HasSuffix(f.Object.String(), containerSuffix(ctr)) || !strings.HasPrefix(f.Message, msg) {
 					t.Errorf("finding %d = %s (%s), want %s", i, f, f.Object, tc.want[i])
 				}
 				if n := len([]rune(f.String())); n > MaxMessageRunes {
@@ -261,7 +262,7 @@ func containerSuffix(c string) string {
 func render(fs []Finding) string {
 	var b strings.Builder
 	for _, f := range fs {
-		b.WriteString("  " + f.String() + " [" + f.Object + "]\n")
+		b.WriteString("  " + f.String() + " [" + f.Object.String() + "]\n")
 	}
 	return b.String()
 }
@@ -301,7 +302,7 @@ func TestPodObjectUsesGenerateName(t *testing.T) {
 	if got := PodObject(p).String(); got != "Pod shop/cart-7d9f-*" {
 		t.Errorf("PodObject = %q", got)
 	}
-	if !slices.Equal(CheckPod(nil, nil), nil) {
+	if !slices.Equal(CheckPod(Object{}, nil, nil, WebhookSettings{}), nil) {
 		t.Error("CheckPod(nil) should be empty")
 	}
 }

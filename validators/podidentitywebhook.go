@@ -25,11 +25,15 @@ const (
 
 // InjectionTarget is the object pod-identity-webhook would have to mutate.
 type InjectionTarget struct {
-	Object          Object            // what findings are reported on (a Pod or a ServiceAccount)
-	NamespaceLabels map[string]string // nil when unknown: the namespaceSelector is not evaluated
-	// PodLabels are the pod's labels, nil when checking a ServiceAccount: objectSelector
-	// applies to pods, so it is not evaluated then.
+	Object Object // what findings are reported on (a Pod or a ServiceAccount)
+	// NamespaceLabels are the labels of the target's namespace; the namespaceSelector is
+	// evaluated only when NamespaceKnown.
+	NamespaceLabels map[string]string
+	NamespaceKnown  bool
+	// PodLabels are the pod's labels; the objectSelector applies to pods, so it is evaluated only
+	// when IsPod (a ServiceAccount is checked for every pod it may get).
 	PodLabels map[string]string
+	IsPod     bool
 }
 
 // CheckPodIdentityWebhook predicts whether pod-identity-webhook can inject into target
@@ -73,7 +77,7 @@ func cannotInject(wh *admissionregistrationv1.MutatingWebhook, target InjectionT
 		return fail("has no rule for pods CREATE",
 			"Add a rule {apiGroups: [\"\"], apiVersions: [\"v1\"], operations: [\"CREATE\"], resources: [\"pods\"]} to the pod-identity-webhook configuration.")
 	}
-	if target.NamespaceLabels != nil {
+	if target.NamespaceKnown {
 		if matched, err := selectorMatches(wh.NamespaceSelector, target.NamespaceLabels); err != nil {
 			return fail("has an invalid namespaceSelector", "Fix the namespaceSelector of the pod-identity-webhook configuration: "+err.Error())
 		} else if !matched {
@@ -81,7 +85,7 @@ func cannotInject(wh *admissionregistrationv1.MutatingWebhook, target InjectionT
 				"Change the namespace's labels or the webhook's namespaceSelector so this namespace is included.")
 		}
 	}
-	if target.PodLabels != nil {
+	if target.IsPod {
 		if matched, err := selectorMatches(wh.ObjectSelector, target.PodLabels); err != nil {
 			return fail("has an invalid objectSelector", "Fix the objectSelector of the pod-identity-webhook configuration: "+err.Error())
 		} else if !matched {

@@ -33,8 +33,8 @@ func TestCheckPodIdentityWebhook(t *testing.T) {
 	names := PodIdentityWebhookNames{Configuration: DefaultPodIdentityWebhookConfiguration, Webhook: DefaultPodIdentityWebhookName}
 	podTarget := InjectionTarget{
 		Object:          Object{Kind: "Pod", Namespace: "shop", Name: "cart"},
-		NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": "shop"},
-		PodLabels:       map[string]string{"app": "cart"},
+		NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": "shop"}, NamespaceKnown: true,
+		PodLabels: map[string]string{"app": "cart"}, IsPod: true,
 	}
 	saTarget := InjectionTarget{Object: Object{Kind: "ServiceAccount", Namespace: "shop", Name: "cart"}}
 	mutate := func(f func(*admissionregistrationv1.MutatingWebhookConfiguration)) []admissionregistrationv1.MutatingWebhookConfiguration {
@@ -156,7 +156,7 @@ func TestCheckPodIdentityWebhook(t *testing.T) {
 				t.Fatalf("want one %s, got:\n%s", tc.want, render(got))
 			}
 			f := got[0]
-			if f.Check != tc.want || f.Severity != tc.severity || f.Message != tc.message || f.Object != tc.target.Object.String() {
+			if f.Check != tc.want || f.Severity != tc.severity || f.Message != tc.message || f.Object.String() != tc.target.Object.String() {
 				t.Errorf("got %s [%s, %s], want %s: %s [%s]", f, f.Severity, f.Object, tc.want, tc.message, tc.severity)
 			}
 		})

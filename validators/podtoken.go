@@ -26,7 +26,7 @@ import (
 // token was always 0600 root:root, pod-identity-webhook issue #8), containers with differing
 // runAsUser and no fsGroup get a 0644 file they can read; the token is unreadable only when a
 // restrictive defaultMode meets a non-root container with no fsGroup to grant group read.
-func checkTokenReadable(p podView, containers []*corev1.Container) []Finding {
+func checkTokenReadable(p podView, containers []indexedContainer) []Finding {
 	vol := p.volume(irsaTokenVolume)
 	if !isTokenVolume(vol) {
 		return nil
@@ -34,10 +34,10 @@ func checkTokenReadable(p podView, containers []*corev1.Container) []Finding {
 	f := tokenFile(p.pod, vol)
 	var out []Finding
 	for _, c := range containers {
-		if !mounts(c, irsaTokenVolume) {
+		if !mounts(c.Container, irsaTokenVolume) {
 			continue
 		}
-		uid, gid, nonRoot := effectiveUser(p.pod, c)
+		uid, gid, nonRoot := effectiveUser(p.pod, c.Container)
 		if f.readableBy(uid, gid, p.pod) {
 			continue
 		}
@@ -47,9 +47,7 @@ func checkTokenReadable(p podView, containers []*corev1.Container) []Finding {
 		} else if !nonRoot {
 			who = "the image's user if not root"
 		}
-		obj := p.obj
-		obj.Container = c.Name
-		out = append(out, NewFinding(CheckPodTokenUnreadable, obj,
+		out = append(out, NewFinding(CheckPodTokenUnreadable, p.obj.WithContainer(c.Name).WithField(c.path),
 			"container "+Quote(c.Name, 30)+" runs as "+who+" but the token file is mode "+
 				strconv.FormatUint(uint64(f.mode), 8)+" and there is no fsGroup"))
 	}
@@ -182,6 +180,10 @@ func PodNeedsFSGroup(pod *corev1.Pod) bool {
 	if pod == nil || (pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.FSGroup != nil) {
 		return false
 	}
-	p := podView{pod: pod, obj: PodObject(pod), skip: skippedContainers(pod)}
+	p := podView{pod: pod, obj: PodObject(pod), skip: map[string]bool{}}
+	skip, _ := SkipContainers(pod.Annotations)
+	for _, n := range skip {
+		p.skip[n] = true
+	}
 	return len(checkTokenReadable(p, p.containers())) > 0
 }

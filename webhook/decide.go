@@ -1,5 +1,6 @@
-// Package webhook holds irsa-guard's admission adapters: decode -> look up facts ->
-// validators -> Decide -> response. Decide is the only place that knows about modes.
+// Package webhook holds irsa-guard's admission adapters: the framework decodes the object, the
+// review engine (package review) returns its findings, and Decide, the only place that knows
+// about modes, turns them into allowed / warned / denied.
 package webhook
 
 import (
@@ -12,44 +13,20 @@ import (
 	"github.com/irsa-guard/irsa-guard/validators"
 )
 
-// Labels users put on objects and namespaces to steer irsa-guard.
-const (
-	// LabelMode on a namespace overrides the configured mode for objects in it.
-	LabelMode = "irsa-guard.io/mode"
-	// LabelSkip "true" on an object opts it out entirely.
-	LabelSkip = "irsa-guard.io/skip"
-)
-
 // MaxWarnings is how many findings one response carries as warnings; the rest are counted in a
 // final "and N more" line. kubectl prints each warning on its own line, and the API server
 // truncates everything once warnings pass 4096 runes in total.
 const MaxWarnings = 5
 
-// Policy is the configured decision policy.
-type Policy struct {
-	Mode           config.Mode
-	NamespaceModes map[string]config.Mode
-	CheckModes     map[validators.CheckID]config.Mode
-	FailClosed     bool
-}
-
-// PolicyFromOptions converts validated options into a Policy.
-func PolicyFromOptions(o *config.Options) Policy {
-	p := Policy{Mode: o.Mode, FailClosed: o.FailClosed,
-		NamespaceModes: map[string]config.Mode{}, CheckModes: map[validators.CheckID]config.Mode{}}
-	for ns, m := range o.NamespaceModes {
-		p.NamespaceModes[ns] = config.Mode(m)
-	}
-	for id, m := range o.CheckModes {
-		p.CheckModes[validators.CheckID(id)] = config.Mode(m)
-	}
-	return p
-}
+// Policy is the configured decision policy (config.Policy: modes and failClosed).
+type Policy struct{ config.Policy }
 
 // Subject is what Decide needs to know about the object under review besides its findings.
 type Subject struct {
-	Namespace       string
-	NamespaceLabels map[string]string // nil when the namespace could not be read
+	Namespace string
+	// NamespaceLabels are the namespace's labels, used only when NamespaceKnown.
+	NamespaceLabels map[string]string
+	NamespaceKnown  bool
 	ObjectLabels    map[string]string
 }
 
@@ -60,6 +37,9 @@ type Decision struct {
 	Denial   string      // every denying finding with its fix; "" when allowed
 	Warnings []string    // at most MaxWarnings+1 lines, each <= 120 runes, ID first
 	Reported []validators.Finding
+	// Notes are about irsa-guard's own configuration (a namespace label that is not a mode), not
+	// about the object; they lead the warnings.
+	Notes []string
 }
 
 // Decide turns findings into allowed / warned / denied. The object's mode is the namespace
@@ -68,20 +48,17 @@ type Decision struct {
 // check. Findings about irsa-guard's own infrastructure (IRSA090) never deny unless
 // FailClosed is set and the check is enforced.
 func (p Policy) Decide(s Subject, findings []validators.Finding) Decision {
-	if s.ObjectLabels[LabelSkip] == "true" {
+	if s.ObjectLabels[config.LabelSkip] == "true" {
 		return Decision{Allowed: true, Mode: config.ModeOff}
 	}
 	mode, notes := p.objectMode(s)
-	d := Decision{Allowed: true, Mode: mode}
+	d := Decision{Allowed: true, Mode: mode, Notes: notes}
 	if mode == config.ModeOff {
 		return d
 	}
 	var deny, warn []validators.Finding
 	for _, f := range findings {
-		m := mode
-		if cm, ok := p.CheckModes[f.Check]; ok {
-			m = cm
-		}
+		m := p.CheckMode(mode, f.Check)
 		switch {
 		case m == config.ModeOff:
 			continue
@@ -98,35 +75,23 @@ func (p Policy) Decide(s Subject, findings []validators.Finding) Decision {
 		d.Allowed = false
 		d.Denial = denial(deny)
 	}
-	d.Warnings = warnings(append(notes, append(deny, warn...)...))
+	d.Warnings = append(notes, warnings(append(deny, warn...))...)
 	return d
 }
 
 // objectMode resolves the object's mode. A namespace label that is not a mode is ignored with
 // a note, so a typo never silently switches enforcement on or off.
-func (p Policy) objectMode(s Subject) (config.Mode, []validators.Finding) {
-	if v, ok := s.NamespaceLabels[LabelMode]; ok {
-		switch m := config.Mode(v); m {
-		case config.ModeEnforce, config.ModeWarn, config.ModeOff:
+func (p Policy) objectMode(s Subject) (config.Mode, []string) {
+	if v, ok := s.NamespaceLabels[config.LabelMode]; ok && s.NamespaceKnown {
+		if m := config.Mode(v); slices.Contains(config.Modes(), m) {
 			return m, nil
 		}
-		mode := p.configuredMode(s.Namespace)
-		note := validators.Finding{Check: "irsa-guard", Severity: validators.SeverityInfo,
-			Message: validators.SanitizeMessage("namespace label "+LabelMode+"="+validators.Quote(v, 20)+
-				" is not enforce, warn or off; using "+string(mode), 100)}
-		return mode, []validators.Finding{note}
+		mode := p.NamespaceMode(s.Namespace)
+		note := validators.SanitizeMessage("irsa-guard: namespace label "+config.LabelMode+"="+validators.Quote(v, 20)+
+			" is not enforce, warn or off; using "+string(mode), validators.MaxMessageRunes)
+		return mode, []string{note}
 	}
-	return p.configuredMode(s.Namespace), nil
-}
-
-func (p Policy) configuredMode(ns string) config.Mode {
-	if m, ok := p.NamespaceModes[ns]; ok {
-		return m
-	}
-	if p.Mode == "" {
-		return config.ModeWarn
-	}
-	return p.Mode
+	return p.NamespaceMode(s.Namespace), nil
 }
 
 // warnings renders findings worst first, one line each, at most MaxWarnings plus a count.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -33,17 +34,17 @@ func FuzzAdmissionReview(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	s := scheme(f)
-	verifier := VerifierFunc(func(_ context.Context, id validators.Identity) []validators.Finding {
-		return []validators.Finding{validators.NewFinding(validators.CheckRoleNotFound, id.Object, "role "+validators.Quote(id.RoleARN, 60)+" does not exist")}
+	roleMissing := factsFunc(func(_ context.Context, _ validators.Identity) validators.AWSFacts {
+		return validators.AWSFacts{RoleNotFound: true, ProviderNotFound: true}
 	})
 	handlers := map[string]http.Handler{}
 	for _, mode := range []config.Mode{config.ModeEnforce, config.ModeWarn} {
-		d, _ := deps(f, mode, verifier, namespace(nil), serviceAccount(goodRole), piwConfig())
+		d, _, _ := deps(f, mode, roleMissing, namespace(nil), serviceAccount(goodRole), piwConfig())
 		handlers[string(mode)+PathValidateServiceAccount] = admission.WithValidator[*corev1.ServiceAccount](s, &ServiceAccountValidator{Deps: d})
 		handlers[string(mode)+PathValidatePod] = admission.WithValidator[*corev1.Pod](s, &PodValidator{Deps: d})
 	}
-	handlers[PathMutateServiceAccount] = MutatingWebhook[*corev1.ServiceAccount](s, &ServiceAccountDefaulter{Compose: true, Account: StaticAccount("aws", "111122223333")})
-	handlers[PathMutatePod] = MutatingWebhook[*corev1.Pod](s, &PodDefaulter{FSGroup: true, GroupID: 65534})
+	handlers[PathMutateServiceAccount] = MutatingWebhook[*corev1.ServiceAccount](s, &ServiceAccountDefaulter{Compose: true, Accounts: staticAccount("aws", "111122223333")}, time.Second)
+	handlers[PathMutatePod] = MutatingWebhook[*corev1.Pod](s, &PodDefaulter{FSGroup: true, GroupID: 65534}, time.Second)
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// The API server's and the framework's JSON is case-sensitive ("uId" is not "uid"),

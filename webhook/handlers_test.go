@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irsa-guard/irsa-guard/awsfacts"
+	"github.com/irsa-guard/irsa-guard/kubefacts"
+	"github.com/irsa-guard/irsa-guard/review"
+
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -79,8 +83,8 @@ func (f *fakeEvents) Eventf(_, _ runtime.Object, _, reason, _, note string, args
 	f.events = append(f.events, recordedEvent{reason, strings.ReplaceAll(note, "%s", args[0].(string))})
 }
 
-// review sends an AdmissionReview through the handler's HTTP endpoint, as the API server does.
-func review(t *testing.T, h http.Handler, op admissionv1.Operation, obj, old runtime.Object, dryRun bool) *admissionv1.AdmissionResponse {
+// send sends an AdmissionReview through the handler's HTTP endpoint, as the API server does.
+func send(t *testing.T, h http.Handler, op admissionv1.Operation, obj, old runtime.Object, dryRun bool) *admissionv1.AdmissionResponse {
 	t.Helper()
 	raw := func(o runtime.Object) runtime.RawExtension {
 		if o == nil {
@@ -113,33 +117,63 @@ func review(t *testing.T, h http.Handler, op admissionv1.Operation, obj, old run
 	return out.Response
 }
 
-func deps(t testing.TB, mode config.Mode, v VerifierFunc, objs ...client.Object) (*Deps, *fakeEvents) {
-	ev := &fakeEvents{}
-	c := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...).Build()
-	return &Deps{
-		Policy: Policy{Mode: mode}, Reader: c, APIReader: c, Verifier: v, Issuer: issuer,
-		Budget: 500 * time.Millisecond, Events: ev,
-		PodIdentityWebhook: validators.PodIdentityWebhookNames{Configuration: "pod-identity-webhook", Webhook: "iam-for-pods.amazonaws.com"},
-	}, ev
+// factsFunc is a facts source answering IdentityFacts with a function.
+type factsFunc func(ctx context.Context, id validators.Identity) validators.AWSFacts
+
+func (f factsFunc) IdentityFacts(ctx context.Context, id validators.Identity) validators.AWSFacts {
+	return f(ctx, id)
+}
+func (f factsFunc) CallerAccount(context.Context) (string, string, error) {
+	return "aws", "111122223333", nil
+}
+func (f factsFunc) ClusterIssuer(context.Context, string) (string, error) { return issuer, nil }
+
+// goodFacts is what AWS says about a healthy setup for shop/cart.
+func goodFacts(_ context.Context, id validators.Identity) validators.AWSFacts {
+	hp := validators.IssuerHostPath(issuer)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/` + hp +
+		`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + hp + `:sub":"system:serviceaccount:shop:cart","` + hp + `:aud":"sts.amazonaws.com"}}}]}`
+	return validators.AWSFacts{Now: time.Now(), Partition: "aws",
+		Role:     &validators.RoleFacts{ARN: id.RoleARN, Trust: validators.ParseTrustDocument(trust)},
+		Provider: &validators.ProviderFacts{ARN: validators.ProviderARN("aws", "111122223333", issuer), ClientIDs: []string{"sts.amazonaws.com"}}}
 }
 
-func noAWS(t *testing.T) VerifierFunc {
-	return func(context.Context, validators.Identity) []validators.Finding {
-		t.Error("the verifier must not be called here")
-		return nil
+// deps builds the handlers' dependencies on a fake cluster holding objs and the facts source.
+func deps(t testing.TB, mode config.Mode, facts factsFunc, objs ...client.Object) (*Deps, *fakeEvents, *kubefacts.Reader) {
+	ev := &fakeEvents{}
+	c := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...).Build()
+	cluster := &kubefacts.Reader{Cache: c, API: c}
+	cfg := config.Default()
+	cfg.Policy.Mode = mode
+	var src awsfacts.Source
+	if facts != nil {
+		src = facts
+	}
+	return &Deps{
+		Engine:  review.New(cfg, review.Options{Facts: src, Cluster: cluster, Issuer: issuer}),
+		Cluster: cluster, Policy: Policy{Policy: cfg.Policy}, Budget: 500 * time.Millisecond, Events: ev,
+	}, ev, cluster
+}
+
+func noAWS(t *testing.T) factsFunc {
+	return func(context.Context, validators.Identity) validators.AWSFacts {
+		t.Error("AWS must not be asked here")
+		return validators.AWSFacts{}
 	}
 }
 
 func TestServiceAccountAdmission(t *testing.T) {
-	roleMissing := func(_ context.Context, id validators.Identity) []validators.Finding {
+	roleMissing := func(_ context.Context, id validators.Identity) validators.AWSFacts {
 		if id.Subject() != "system:serviceaccount:shop:cart" || id.Issuer != issuer || id.EffectiveAudience() != "sts.amazonaws.com" {
 			t.Errorf("identity = %+v", id)
 		}
-		return []validators.Finding{validators.NewFinding(validators.CheckRoleNotFound, id.Object, "role "+id.RoleARN+" does not exist")}
+		f := goodFacts(context.Background(), id)
+		f.Role, f.RoleNotFound = nil, true
+		return f
 	}
 	tests := map[string]struct {
 		mode         config.Mode
-		verifier     func(*testing.T) VerifierFunc
+		facts        func(*testing.T) factsFunc
 		op           admissionv1.Operation
 		sa, old      *corev1.ServiceAccount
 		dryRun       bool
@@ -149,49 +183,47 @@ func TestServiceAccountAdmission(t *testing.T) {
 		wantEvents   int
 	}{
 		"enforce denies an extra colon before AWS is asked, with the fix": {
-			mode: config.ModeEnforce, verifier: noAWS, op: admissionv1.Create,
+			mode: config.ModeEnforce, facts: noAWS, op: admissionv1.Create,
 			sa:          serviceAccount("arn:aws:iam::::1234567890:role/example"),
 			wantAllowed: false, wantDenial: "- IRSA001: ",
 			wantWarnings: []string{`IRSA001: role-arn has 2 extra ":" around the account ID; has account ID "1234567890" with 10 digits, not 12`},
 		},
 		"warn mode warns about a missing role and records an event": {
-			mode: config.ModeWarn, verifier: func(*testing.T) VerifierFunc { return roleMissing }, op: admissionv1.Create,
+			mode: config.ModeWarn, facts: func(*testing.T) factsFunc { return roleMissing }, op: admissionv1.Create,
 			sa: serviceAccount(goodRole), wantAllowed: true,
-			wantWarnings: []string{"IRSA010: role arn:aws:iam::111122223333:role/cart does not exist"}, wantEvents: 1,
+			wantWarnings: []string{`IRSA010: IAM role "cart" does not exist in account 111122223333`}, wantEvents: 1,
 		},
 		"a dry run records no event (sideEffects None)": {
-			mode: config.ModeWarn, verifier: func(*testing.T) VerifierFunc { return roleMissing }, op: admissionv1.Create,
+			mode: config.ModeWarn, facts: func(*testing.T) factsFunc { return roleMissing }, op: admissionv1.Create,
 			sa: serviceAccount(goodRole), dryRun: true, wantAllowed: true,
-			wantWarnings: []string{"IRSA010: role arn:aws:iam::111122223333:role/cart does not exist"},
+			wantWarnings: []string{`IRSA010: IAM role "cart" does not exist in account 111122223333`},
 		},
 		"a good ServiceAccount passes silently": {
 			mode: config.ModeEnforce, op: admissionv1.Create, sa: serviceAccount(goodRole), wantAllowed: true,
-			verifier: func(*testing.T) VerifierFunc {
-				return func(context.Context, validators.Identity) []validators.Finding { return nil }
-			},
+			facts: func(*testing.T) factsFunc { return goodFacts },
 		},
 		"IAM slower than the budget is allowed with a could-not-verify warning": {
 			mode: config.ModeEnforce, op: admissionv1.Create, sa: serviceAccount(goodRole), wantAllowed: true,
-			verifier: func(*testing.T) VerifierFunc {
-				return func(ctx context.Context, _ validators.Identity) []validators.Finding {
-					time.Sleep(2 * time.Second)
-					return nil
+			facts: func(*testing.T) factsFunc {
+				return func(ctx context.Context, id validators.Identity) validators.AWSFacts {
+					time.Sleep(2 * time.Second) // a source that ignores its deadline
+					return goodFacts(ctx, id)
 				}
 			},
 			wantWarnings: []string{"IRSA090: AWS checks did not finish within the admission budget; role not verified"},
 		},
-		"a verifier that honours the budget says itself which lookup timed out": {
+		"a source that honours the budget says itself which lookup timed out": {
 			mode: config.ModeEnforce, op: admissionv1.Create, sa: serviceAccount(goodRole), wantAllowed: true,
-			verifier: func(*testing.T) VerifierFunc {
-				return func(ctx context.Context, id validators.Identity) []validators.Finding {
+			facts: func(*testing.T) factsFunc {
+				return func(ctx context.Context, _ validators.Identity) validators.AWSFacts {
 					<-ctx.Done()
-					return []validators.Finding{validators.NewFinding(validators.CheckCouldNotVerify, id.Object, "could not verify the role (timed out)")}
+					return validators.AWSFacts{Unverified: []validators.Unverified{{What: "role", Reason: "timed out"}}}
 				}
 			},
 			wantWarnings: []string{"IRSA090: could not verify the role (timed out)"},
 		},
 		"an update that does not touch eks.amazonaws.com annotations is not checked": {
-			mode: config.ModeEnforce, verifier: noAWS, op: admissionv1.Update,
+			mode: config.ModeEnforce, facts: noAWS, op: admissionv1.Update,
 			sa: func() *corev1.ServiceAccount {
 				sa := serviceAccount("not-an-arn")
 				sa.Labels = map[string]string{"team": "shop"}
@@ -200,10 +232,10 @@ func TestServiceAccountAdmission(t *testing.T) {
 			old: serviceAccount("not-an-arn"), wantAllowed: true,
 		},
 		"the skip label opts the object out": {
-			mode: config.ModeEnforce, verifier: noAWS, op: admissionv1.Create,
+			mode: config.ModeEnforce, facts: noAWS, op: admissionv1.Create,
 			sa: func() *corev1.ServiceAccount {
 				sa := serviceAccount("not-an-arn")
-				sa.Labels = map[string]string{LabelSkip: "true"}
+				sa.Labels = map[string]string{config.LabelSkip: "true"}
 				return sa
 			}(),
 			wantAllowed: true,
@@ -211,18 +243,18 @@ func TestServiceAccountAdmission(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var v VerifierFunc
-			if tc.verifier != nil {
-				v = tc.verifier(t)
+			var facts factsFunc
+			if tc.facts != nil {
+				facts = tc.facts(t)
 			}
-			d, ev := deps(t, tc.mode, v, namespace(nil), piwConfig())
+			d, ev, _ := deps(t, tc.mode, facts, namespace(nil), piwConfig())
 			h := admission.WithValidator[*corev1.ServiceAccount](scheme(t), &ServiceAccountValidator{Deps: d})
 			start := time.Now()
 			var old runtime.Object
 			if tc.old != nil {
 				old = tc.old
 			}
-			resp := review(t, h, tc.op, tc.sa, old, tc.dryRun)
+			resp := send(t, h, tc.op, tc.sa, old, tc.dryRun)
 			if took := time.Since(start); took > d.Budget+300*time.Millisecond {
 				t.Errorf("decision took %s, budget %s", took, d.Budget)
 			}

@@ -2,28 +2,38 @@ package webhook
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/validators"
 )
 
-// AccountFunc returns the partition and account a bare role name is composed with: from
-// configuration, else sts:GetCallerIdentity of irsa-guard's own credentials.
+// AccountSource says which partition and account a bare role name is composed with: the
+// configured cluster account, else irsa-guard's own (sts:GetCallerIdentity through awsfacts, with
+// its cache, rate limit and the caller's deadline). awsfacts.Source is one.
+type AccountSource interface {
+	CallerAccount(ctx context.Context) (partition, account string, err error)
+}
+
+// AccountFunc adapts a function to AccountSource.
 type AccountFunc func(ctx context.Context) (partition, account string, err error)
+
+// CallerAccount calls f.
+func (f AccountFunc) CallerAccount(ctx context.Context) (string, string, error) { return f(ctx) }
 
 // ServiceAccountDefaulter is the opt-in compose fixer: it expands a bare role name in
 // eks.amazonaws.com/role-arn ("my-app" or "team/my-app") to the full ARN in the cluster's
 // account, as pod-identity-webhook's --compose-role-arn does, and says so in a warning.
 type ServiceAccountDefaulter struct {
-	Compose bool
-	Account AccountFunc
+	Compose  bool
+	Accounts AccountSource
 }
 
 var _ admission.Defaulter[*corev1.ServiceAccount] = (*ServiceAccountDefaulter)(nil)
@@ -32,10 +42,10 @@ var _ admission.Defaulter[*corev1.ServiceAccount] = (*ServiceAccountDefaulter)(n
 // leaves the object alone and warns, and the validating webhook then reports IRSA001.
 func (m *ServiceAccountDefaulter) Default(ctx context.Context, sa *corev1.ServiceAccount) error {
 	role := sa.Annotations[validators.AnnotationRoleARN]
-	if !m.Compose || sa.Labels[LabelSkip] == "true" || role == "" || strings.HasPrefix(role, "arn:") || strings.ContainsAny(role, ": ") {
+	if !m.Compose || sa.Labels[config.LabelSkip] == "true" || role == "" || strings.HasPrefix(role, "arn:") || strings.ContainsAny(role, ": ") {
 		return nil
 	}
-	partition, account, err := m.Account(ctx)
+	partition, account, err := m.Accounts.CallerAccount(ctx)
 	if err != nil {
 		warn(ctx, "irsa-guard: cannot expand role name "+validators.Quote(role, 40)+": account unknown")
 		return nil //nolint:nilerr // a fixer never fails the request: admit unchanged and let IRSA001 explain
@@ -62,7 +72,7 @@ var _ admission.Defaulter[*corev1.Pod] = (*PodDefaulter)(nil)
 
 // Default sets the fsGroup where needed.
 func (m *PodDefaulter) Default(ctx context.Context, pod *corev1.Pod) error {
-	if !m.FSGroup || pod.Labels[LabelSkip] == "true" || !validators.PodNeedsFSGroup(pod) {
+	if !m.FSGroup || pod.Labels[config.LabelSkip] == "true" || !validators.PodNeedsFSGroup(pod) {
 		return nil
 	}
 	if pod.Spec.SecurityContext == nil {
@@ -73,13 +83,19 @@ func (m *PodDefaulter) Default(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-// MutatingWebhook wraps a framework-built defaulter so it can warn. controller-runtime's
-// Defaulter has no warnings channel; the patch is still computed by the framework from the
-// mutated object (admission.WithDefaulter), and the warnings a defaulter adds to the request's
-// context are attached to that response.
-func MutatingWebhook[T runtime.Object](scheme *runtime.Scheme, d admission.Defaulter[T]) *admission.Webhook {
+// MutatingWebhook wraps a framework-built defaulter so it can warn, within budget: the one
+// deadline of the mutating path, from the request's arrival (a defaulter that asks AWS, as the
+// compose fixer may, waits no longer). controller-runtime's Defaulter has no warnings channel; the
+// patch is still computed by the framework from the mutated object (admission.WithDefaulter), and
+// the warnings a defaulter adds to the request's context are attached to that response.
+func MutatingWebhook[T runtime.Object](scheme *runtime.Scheme, d admission.Defaulter[T], budget time.Duration) *admission.Webhook {
 	inner := admission.WithDefaulter(scheme, d).Handler
 	return &admission.Webhook{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+		if budget > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, budget)
+			defer cancel()
+		}
 		sink := &warningSink{}
 		resp := inner.Handle(context.WithValue(ctx, warningSinkKey{}, sink), req)
 		return resp.WithWarnings(sink.list()...)
@@ -105,18 +121,5 @@ func warn(ctx context.Context, msg string) {
 		s.mu.Lock()
 		s.w = append(s.w, validators.SanitizeMessage(msg, validators.MaxMessageRunes))
 		s.mu.Unlock()
-	}
-}
-
-// StaticAccount is an AccountFunc for a configured partition and account.
-func StaticAccount(partition, account string) AccountFunc {
-	return func(context.Context) (string, string, error) {
-		if account == "" {
-			return "", "", fmt.Errorf("no AWS account configured")
-		}
-		if partition == "" {
-			partition = "aws"
-		}
-		return partition, account, nil
 	}
 }

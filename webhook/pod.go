@@ -7,12 +7,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/irsa-guard/irsa-guard/validators"
+	"github.com/irsa-guard/irsa-guard/config"
+	"github.com/irsa-guard/irsa-guard/review"
 )
 
-// PodValidator checks a pod as created, after every mutating webhook: whether IRSA was really
-// injected and will work (IRSA040-045), pod-identity-webhook's configuration (IRSA050/051) and
-// the IRSA checks of the pod's ServiceAccount.
+// PodValidator admits pods as created, after every mutating webhook: the engine's findings about
+// the pod, decided.
 type PodValidator struct{ Deps *Deps }
 
 var _ admission.Validator[*corev1.Pod] = (*PodValidator)(nil)
@@ -20,7 +20,7 @@ var _ admission.Validator[*corev1.Pod] = (*PodValidator)(nil)
 // ValidateCreate checks a new pod. A pod's ServiceAccount cannot change after creation, so
 // there is nothing to check on update.
 func (v *PodValidator) ValidateCreate(ctx context.Context, pod *corev1.Pod) (admission.Warnings, error) {
-	if pod.Labels[LabelSkip] == "true" {
+	if pod.Labels[config.LabelSkip] == "true" {
 		return nil, nil
 	}
 	ctx, cancel := v.Deps.withBudget(ctx)
@@ -30,26 +30,10 @@ func (v *PodValidator) ValidateCreate(ctx context.Context, pod *corev1.Pod) (adm
 			pod.Namespace = req.Namespace
 		}
 	}
-	saName := pod.Spec.ServiceAccountName
-	if saName == "" {
-		saName = "default"
-	}
-	subject := Subject{Namespace: pod.Namespace, ObjectLabels: pod.Labels,
-		NamespaceLabels: v.Deps.namespaceLabels(ctx, pod.Namespace)}
-	sa := v.Deps.serviceAccount(ctx, pod.Namespace, saName)
-	findings := validators.CheckPodAnnotations(validators.PodObject(pod), pod.Annotations, &pod.Spec)
-	findings = append(findings, validators.CheckPod(pod, sa)...)
-	if sa != nil && sa.Annotations[validators.AnnotationRoleARN] != "" {
-		podLabels := pod.Labels
-		if podLabels == nil {
-			podLabels = map[string]string{}
-		}
-		findings = append(findings, v.Deps.serviceAccountFindings(ctx, sa, subject.NamespaceLabels, podLabels)...)
-		findings = append(findings, v.Deps.webhookFindings(ctx, validators.InjectionTarget{
-			Object: validators.PodObject(pod), NamespaceLabels: subject.NamespaceLabels, PodLabels: podLabels})...)
-	}
-	d := v.Deps.Policy.Decide(subject, findings)
+	findings := v.Deps.review(ctx, review.Subject{Pod: pod})
+	d := v.Deps.Policy.Decide(v.Deps.subject(ctx, pod.Namespace, pod.Labels), findings)
 	logDecision(ctx, d)
+	v.Deps.observe("Pod", d)
 	if !d.Allowed {
 		return d.Warnings, errors.New(d.Denial)
 	}

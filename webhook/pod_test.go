@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -13,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/irsa-guard/irsa-guard/config"
-	"github.com/irsa-guard/irsa-guard/validators"
 )
 
 func plainPod() *corev1.Pod {
@@ -25,12 +25,11 @@ func plainPod() *corev1.Pod {
 }
 
 func TestPodAdmissionFlagsAMissedInjection(t *testing.T) {
-	ok := VerifierFunc(func(context.Context, validators.Identity) []validators.Finding { return nil })
-	d, ev := deps(t, config.ModeWarn, ok, namespace(nil), piwConfig())
+	d, ev, cluster := deps(t, config.ModeWarn, goodFacts, namespace(nil), piwConfig())
 	// The ServiceAccount was created a moment ago: only the direct API read has it.
-	d.APIReader = fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(serviceAccount(goodRole)).Build()
+	cluster.API = fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(serviceAccount(goodRole)).Build()
 	h := admission.WithValidator[*corev1.Pod](scheme(t), &PodValidator{Deps: d})
-	resp := review(t, h, admissionv1.Create, plainPod(), nil, false)
+	resp := send(t, h, admissionv1.Create, plainPod(), nil, false)
 	want := `IRSA040: container "app" got no IRSA env or token: pod-identity-webhook did not mutate it`
 	if !resp.Allowed || len(resp.Warnings) != 1 || resp.Warnings[0] != want {
 		t.Fatalf("allowed %v warnings %q, want [%q]", resp.Allowed, resp.Warnings, want)
@@ -41,10 +40,9 @@ func TestPodAdmissionFlagsAMissedInjection(t *testing.T) {
 }
 
 func TestPodAdmissionWithoutPodIdentityWebhook(t *testing.T) {
-	ok := VerifierFunc(func(context.Context, validators.Identity) []validators.Finding { return nil })
-	d, _ := deps(t, config.ModeEnforce, ok, namespace(nil), serviceAccount(goodRole))
+	d, _, _ := deps(t, config.ModeEnforce, goodFacts, namespace(nil), serviceAccount(goodRole))
 	h := admission.WithValidator[*corev1.Pod](scheme(t), &PodValidator{Deps: d})
-	resp := review(t, h, admissionv1.Create, plainPod(), nil, false)
+	resp := send(t, h, admissionv1.Create, plainPod(), nil, false)
 	if resp.Allowed || !strings.Contains(resp.Result.Message, "IRSA050: no pod-identity-webhook MutatingWebhookConfiguration") ||
 		!strings.Contains(resp.Result.Message, "IRSA040") {
 		t.Fatalf("want a denial naming IRSA040 and IRSA050, got %+v", resp.Result)
@@ -52,11 +50,15 @@ func TestPodAdmissionWithoutPodIdentityWebhook(t *testing.T) {
 }
 
 func TestPodWithoutIRSAIsSilent(t *testing.T) {
-	d, _ := deps(t, config.ModeEnforce, noAWS(t), namespace(nil), serviceAccount(""))
+	d, _, _ := deps(t, config.ModeEnforce, noAWS(t), namespace(nil), serviceAccount(""))
 	h := admission.WithValidator[*corev1.Pod](scheme(t), &PodValidator{Deps: d})
-	if resp := review(t, h, admissionv1.Create, plainPod(), nil, false); !resp.Allowed || len(resp.Warnings) != 0 {
+	if resp := send(t, h, admissionv1.Create, plainPod(), nil, false); !resp.Allowed || len(resp.Warnings) != 0 {
 		t.Fatalf("got %+v", resp)
 	}
+}
+
+func staticAccount(partition, account string) AccountFunc {
+	return func(context.Context) (string, string, error) { return partition, account, nil }
 }
 
 func patchOps(t *testing.T, resp *admissionv1.AdmissionResponse) []map[string]any {
@@ -72,8 +74,8 @@ func patchOps(t *testing.T, resp *admissionv1.AdmissionResponse) []map[string]an
 }
 
 func TestComposeFixer(t *testing.T) {
-	h := MutatingWebhook[*corev1.ServiceAccount](scheme(t), &ServiceAccountDefaulter{Compose: true, Account: StaticAccount("aws-cn", "111122223333")})
-	resp := review(t, h, admissionv1.Create, serviceAccount("cart"), nil, false)
+	h := MutatingWebhook[*corev1.ServiceAccount](scheme(t), &ServiceAccountDefaulter{Compose: true, Accounts: staticAccount("aws-cn", "111122223333")}, time.Second)
+	resp := send(t, h, admissionv1.Create, serviceAccount("cart"), nil, false)
 	ops := patchOps(t, resp)
 	if !resp.Allowed || len(ops) != 1 || ops[0]["op"] != "replace" ||
 		ops[0]["path"] != "/metadata/annotations/eks.amazonaws.com~1role-arn" || ops[0]["value"] != "arn:aws-cn:iam::111122223333:role/cart" {
@@ -83,12 +85,12 @@ func TestComposeFixer(t *testing.T) {
 		t.Errorf("warnings = %q", resp.Warnings)
 	}
 	// Reinvocation sees the full ARN and changes nothing.
-	again := review(t, h, admissionv1.Create, serviceAccount("arn:aws-cn:iam::111122223333:role/cart"), nil, false)
+	again := send(t, h, admissionv1.Create, serviceAccount("arn:aws-cn:iam::111122223333:role/cart"), nil, false)
 	if again.Patch != nil || len(again.Warnings) != 0 {
 		t.Errorf("second pass patched %s / warned %q", again.Patch, again.Warnings)
 	}
-	off := MutatingWebhook[*corev1.ServiceAccount](scheme(t), &ServiceAccountDefaulter{Account: StaticAccount("aws", "111122223333")})
-	if r := review(t, off, admissionv1.Create, serviceAccount("cart"), nil, false); r.Patch != nil {
+	off := MutatingWebhook[*corev1.ServiceAccount](scheme(t), &ServiceAccountDefaulter{Accounts: staticAccount("aws", "111122223333")}, time.Second)
+	if r := send(t, off, admissionv1.Create, serviceAccount("cart"), nil, false); r.Patch != nil {
 		t.Errorf("a disabled fixer patched: %s", r.Patch)
 	}
 }
@@ -104,8 +106,8 @@ func TestFSGroupFixer(t *testing.T) {
 	}
 	pod.Spec.Volumes = []corev1.Volume{{Name: "aws-iam-token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
 		DefaultMode: &mode, Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: "sts.amazonaws.com", Path: "token"}}}}}}}
-	h := MutatingWebhook[*corev1.Pod](scheme(t), &PodDefaulter{FSGroup: true, GroupID: 65534})
-	resp := review(t, h, admissionv1.Create, pod, nil, false)
+	h := MutatingWebhook[*corev1.Pod](scheme(t), &PodDefaulter{FSGroup: true, GroupID: 65534}, time.Second)
+	resp := send(t, h, admissionv1.Create, pod, nil, false)
 	ops := patchOps(t, resp)
 	if len(ops) != 1 || ops[0]["op"] != "add" || ops[0]["path"] != "/spec/securityContext" ||
 		ops[0]["value"].(map[string]any)["fsGroup"] != float64(65534) {
@@ -114,7 +116,7 @@ func TestFSGroupFixer(t *testing.T) {
 	if len(resp.Warnings) != 1 || !strings.HasPrefix(resp.Warnings[0], "irsa-guard: set spec.securityContext.fsGroup=65534") {
 		t.Errorf("warnings = %q", resp.Warnings)
 	}
-	if r := review(t, h, admissionv1.Create, plainPod(), nil, false); r.Patch != nil || len(r.Warnings) != 0 {
+	if r := send(t, h, admissionv1.Create, plainPod(), nil, false); r.Patch != nil || len(r.Warnings) != 0 {
 		t.Errorf("a pod without IRSA was patched: %s %q", r.Patch, r.Warnings)
 	}
 }

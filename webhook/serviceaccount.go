@@ -10,12 +10,11 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/irsa-guard/irsa-guard/validators"
+	"github.com/irsa-guard/irsa-guard/config"
+	"github.com/irsa-guard/irsa-guard/review"
 )
 
-// ServiceAccountValidator checks a ServiceAccount's IRSA annotations (IRSA001-003) and, with
-// AWS, the role, provider and trust behind them (IRSA010-035), plus whether pod-identity-webhook
-// could inject for it (IRSA050/051).
+// ServiceAccountValidator admits ServiceAccounts: the engine's findings about it, decided.
 type ServiceAccountValidator struct{ Deps *Deps }
 
 var _ admission.Validator[*corev1.ServiceAccount] = (*ServiceAccountValidator)(nil)
@@ -40,42 +39,22 @@ func (v *ServiceAccountValidator) ValidateDelete(context.Context, *corev1.Servic
 }
 
 func (v *ServiceAccountValidator) validate(ctx context.Context, sa *corev1.ServiceAccount) (admission.Warnings, error) {
-	ctx, cancel := v.Deps.withBudget(ctx)
-	defer cancel()
-	subject := Subject{Namespace: sa.Namespace, ObjectLabels: sa.Labels}
-	if sa.Labels[LabelSkip] == "true" {
+	if sa.Labels[config.LabelSkip] == "true" {
 		return nil, nil
 	}
-	subject.NamespaceLabels = v.Deps.namespaceLabels(ctx, sa.Namespace)
-	findings := v.Deps.serviceAccountFindings(ctx, sa, subject.NamespaceLabels, nil)
-	d := v.Deps.Policy.Decide(subject, findings)
+	ctx, cancel := v.Deps.withBudget(ctx)
+	defer cancel()
+	findings := v.Deps.review(ctx, review.Subject{ServiceAccount: sa})
+	d := v.Deps.Policy.Decide(v.Deps.subject(ctx, sa.Namespace, sa.Labels), findings)
 	logDecision(ctx, d)
-	if d.Allowed && d.Mode == "warn" {
+	v.Deps.observe("ServiceAccount", d)
+	if d.Allowed && d.Mode == config.ModeWarn {
 		v.Deps.recordEvents(ctx, sa, d.Reported)
 	}
 	if !d.Allowed {
 		return d.Warnings, errors.New(d.Denial)
 	}
 	return d.Warnings, nil
-}
-
-// serviceAccountFindings is every finding about a ServiceAccount: annotations, AWS facts (only
-// for a well-formed role ARN) and pod-identity-webhook's ability to inject. podLabels is set
-// when the ServiceAccount is checked for a pod.
-func (d *Deps) serviceAccountFindings(ctx context.Context, sa *corev1.ServiceAccount, nsLabels, podLabels map[string]string) []validators.Finding {
-	findings := validators.CheckServiceAccount(sa)
-	role := sa.Annotations[validators.AnnotationRoleARN]
-	if role == "" {
-		return findings
-	}
-	if !hasCheck(findings, validators.CheckRoleARNInvalid) {
-		findings = append(findings, d.verify(ctx, d.identity(sa))...)
-	}
-	if podLabels == nil {
-		findings = append(findings, d.webhookFindings(ctx, validators.InjectionTarget{
-			Object: saObject(sa), NamespaceLabels: nsLabels})...)
-	}
-	return findings
 }
 
 func irsaAnnotations(sa *corev1.ServiceAccount) map[string]string {
@@ -87,15 +66,6 @@ func irsaAnnotations(sa *corev1.ServiceAccount) map[string]string {
 		}
 	}
 	return out
-}
-
-func hasCheck(fs []validators.Finding, id validators.CheckID) bool {
-	for _, f := range fs {
-		if f.Check == id {
-			return true
-		}
-	}
-	return false
 }
 
 // logDecision logs the outcome at V(0) with check IDs only: never the object or annotation values.

@@ -134,7 +134,15 @@ func TestLiveLintFlagErrors(t *testing.T) {
 	}{
 		"an AWS state file with --offline": {
 			args: []string{"lint", "-f", "examples/good", "--offline", "--issuer", exampleIssuer, "--aws-state", "x.yaml"},
-			want: "--aws-state and --cluster need --issuer or --cluster, and neither --offline nor --trust-policy",
+			want: "--offline runs no AWS checks; drop it to check against --aws-state",
+		},
+		"an AWS state file without an issuer or a cluster": {
+			args: []string{"lint", "-f", "examples/good", "--aws-state", "x.yaml"},
+			want: "--aws-state needs --issuer or --cluster: the AWS checks need the cluster's OIDC issuer",
+		},
+		"a trust policy with an AWS state file": {
+			args: []string{"lint", "-f", "examples/good", "--issuer", exampleIssuer, "--trust-policy", "x.json", "--aws-state", "x.yaml"},
+			want: "--trust-policy checks one given policy; it cannot be combined with --aws-state",
 		},
 		"an AWS state file that does not exist": {
 			args: []string{"lint", "-f", "examples/good", "--issuer", exampleIssuer, "--aws-state", "/nonexistent/aws-state.yaml"},

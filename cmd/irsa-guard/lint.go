@@ -3,49 +3,60 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/irsa-guard/irsa-guard/config"
+	"github.com/irsa-guard/irsa-guard/kubefacts"
 	"github.com/irsa-guard/irsa-guard/manifest"
+	"github.com/irsa-guard/irsa-guard/review"
 	"github.com/irsa-guard/irsa-guard/validators"
-	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
 )
 
-// lintOptions are the flags of `irsa-guard lint`.
+// lintOptions are the flags of `irsa-guard lint` that are not cluster configuration.
 type lintOptions struct {
 	files       []string
 	output      string
 	offline     bool
 	trustPolicy string
-	issuer      string
-	live        liveLintOptions // the AWS-backed checks, lint_aws.go
+	awsState    string
+	issuerCA    string
+	timeout     time.Duration
 }
 
 func newLintCommand() *cobra.Command {
 	var opts lintOptions
+	cfg := config.Default()
+	var flags *config.Flags
 	cmd := &cobra.Command{
-		Use:   "lint -f FILE|DIR|- [-o text|json] [--offline] [--trust-policy FILE --issuer URL]",
+		Use:   "lint -f FILE|DIR|- [-o text|json] [--offline | --trust-policy FILE | --aws-state FILE] [--issuer URL | --cluster NAME] [--config FILE]",
 		Short: "Check IRSA settings in Kubernetes manifests before they are applied",
 		Long: `lint reads ServiceAccounts, Pods and the pod templates of Deployments, StatefulSets,
-DaemonSets, ReplicaSets, Jobs and CronJobs from multi-document YAML or JSON manifests and runs
-every check that needs no AWS access: the role ARN's grammar (IRSA001), mistyped or misplaced
-eks.amazonaws.com annotations (IRSA002), their values (IRSA003) and the pod checks that apply
-before admission (IRSA041-045). With --trust-policy and --issuer it also evaluates the role's
-trust policy for every ServiceAccount with a role-arn (IRSA030-035). Without --offline and
---trust-policy, --issuer or --cluster runs the AWS checks (IRSA010-035) for every ServiceAccount
-with a role-arn, against AWS with your default credentials or against --aws-state FILE (see
-'irsa-guard aws-state export').
+DaemonSets, ReplicaSets, Jobs and CronJobs from multi-document YAML or JSON manifests and asks
+the same review engine as the admission webhook. Without AWS it runs the role ARN's grammar
+(IRSA001), mistyped or misplaced eks.amazonaws.com annotations (IRSA002), their values (IRSA003)
+and the pod checks (IRSA040-045) on each pod as pod-identity-webhook will inject it. With
+--trust-policy and --issuer it also evaluates that trust policy for every ServiceAccount with a
+role-arn (IRSA030-036). Without --offline and --trust-policy, --issuer or --cluster runs the AWS
+checks (IRSA010-035) against AWS with your default credentials, or against --aws-state FILE (see
+'irsa-guard aws-state export') at file speed.
+
+--config reads the same configuration file the Helm chart renders (audience, cluster name,
+pod-identity-webhook settings, modes); every setting is also a flag, and flags win.
 
 Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable input or bad flags.`,
 		Example: `  irsa-guard lint -f examples/ --offline
   helm template my-app ./chart | irsa-guard lint -f - -o json
-  irsa-guard lint -f sa.yaml --trust-policy trust.json --issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E`,
+  irsa-guard lint -f sa.yaml --trust-policy trust.json --issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
+  irsa-guard lint -f k8s/ --aws-state prod-aws.yaml --cluster prod --config values-config.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLint(cmd.Context(), cmd, opts)
+			if err := flags.Load(); err != nil {
+				return usageErrorf("%v", err)
+			}
+			return runLint(cmd.Context(), cmd, opts, cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -53,28 +64,20 @@ Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable inp
 	f.StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
 	f.BoolVar(&opts.offline, "offline", false, "run only the checks that need no AWS access")
 	f.StringVar(&opts.trustPolicy, "trust-policy", "", "IAM trust policy JSON of the roles the ServiceAccounts name (needs --issuer)")
-	addLiveLintFlags(f, &opts.live)
-	f.StringVar(&opts.issuer, "issuer", "", "the cluster's OIDC issuer URL, e.g. https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E")
+	f.StringVar(&opts.awsState, "aws-state", "", "check against this AWS state file (irsa-guard aws-state export) instead of AWS")
+	f.StringVar(&opts.issuerCA, "issuer-ca", "", "PEM file of extra CAs to trust when reading a private issuer's discovery document")
+	f.DurationVar(&opts.timeout, "aws-timeout", 10*time.Second, "time budget of the AWS lookups for one object")
+	flags = config.Bind(f, cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy)
 	return cmd
 }
 
-func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions) error {
+func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *config.Configuration) error {
 	if len(opts.files) == 0 {
 		return usageErrorf("lint needs -f FILE|DIR|- (the manifests to check)")
 	}
 	if opts.output != "text" && opts.output != "json" {
 		return usageErrorf("-o %q: use text or json", opts.output)
 	}
-	checks, err := offlineChecks(opts)
-	if err != nil {
-		return err
-	}
-	live, stop, err := liveChecks(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	checks = append(checks, live...)
 	var objs []manifest.Object
 	for _, path := range opts.files {
 		o, err := manifest.ReadPath(path, cmd.InOrStdin())
@@ -83,7 +86,18 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions) error {
 		}
 		objs = append(objs, o...)
 	}
-	results := collectFindings(ctx, newLintSet(objs), checks)
+	facts, issuer, err := lintFacts(ctx, opts, cfg)
+	if err != nil {
+		return err
+	}
+	var serviceAccounts []*corev1.ServiceAccount
+	for _, o := range objs {
+		if o.ServiceAccount != nil {
+			serviceAccounts = append(serviceAccounts, o.ServiceAccount)
+		}
+	}
+	engine := review.New(cfg, review.Options{Facts: facts, Cluster: kubefacts.NewManifests(serviceAccounts), Issuer: issuer})
+	results := lintAll(ctx, engine, cfg.Policy, objs, opts.timeout)
 	if opts.output == "json" {
 		err = writeJSON(cmd.OutOrStdout(), results)
 	} else {
@@ -102,130 +116,61 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions) error {
 	return nil
 }
 
-// lintSet is the parsed input every check sees: the objects and their ServiceAccounts by
-// "namespace/name", so a workload's checks can use the ServiceAccount it runs as.
-type lintSet struct {
-	objects         []manifest.Object
-	serviceAccounts map[string]*corev1.ServiceAccount
-}
-
-func newLintSet(objs []manifest.Object) *lintSet {
-	s := &lintSet{objects: objs, serviceAccounts: map[string]*corev1.ServiceAccount{}}
-	for _, o := range objs {
-		if o.ServiceAccount != nil {
-			s.serviceAccounts[o.Namespace+"/"+o.Name] = o.ServiceAccount
-		}
-	}
-	return s
-}
-
-// serviceAccountOf returns the ServiceAccount a pod (template) runs as, nil when the input does
-// not hold it.
-func (s *lintSet) serviceAccountOf(o manifest.Object) *corev1.ServiceAccount {
-	if o.Pod == nil {
-		return nil
-	}
-	return s.serviceAccounts[o.Namespace+"/"+o.ServiceAccountName()]
-}
-
-// objectCheck produces the findings of one group of checks for one object. lint runs a list
-// of them; the live AWS checks (when not --offline) are one more objectCheck.
-type objectCheck func(ctx context.Context, set *lintSet, o manifest.Object) []validators.Finding
-
 // objectResult is one object's findings, in input order, for the output writers.
 type objectResult struct {
 	object   manifest.Object
 	findings []validators.Finding
 }
 
-func collectFindings(ctx context.Context, set *lintSet, checks []objectCheck) []objectResult {
-	results := make([]objectResult, 0, len(set.objects))
-	for _, o := range set.objects {
+// lintAll reviews every object at the manifest stage. Objects labelled irsa-guard.io/skip and
+// findings the policy turns off are left out, as the webhook leaves them out. A pod's review includes its ServiceAccount's findings; where
+// that ServiceAccount is in the input too, they are reported once, on it.
+func lintAll(ctx context.Context, engine *review.Engine, policy config.Policy, objs []manifest.Object, timeout time.Duration) []objectResult {
+	inInput := map[validators.Object]bool{}
+	for _, o := range objs {
+		if o.ServiceAccount != nil {
+			inInput[validators.ServiceAccountObject(o.ServiceAccount)] = true
+		}
+	}
+	results := make([]objectResult, 0, len(objs))
+	for _, o := range objs {
+		if skipped(o) {
+			results = append(results, objectResult{object: o})
+			continue
+		}
+		s := review.Subject{Stage: review.StageManifest, ServiceAccount: o.ServiceAccount, Pod: o.Pod}
+		if o.Pod != nil && o.Kind != "Pod" {
+			s.Object = o.Ref() // name the workload the user edits, not the pod its controller makes
+		}
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		found := engine.Review(rctx, s)
+		cancel()
+		mode := policy.NamespaceMode(o.Namespace)
 		r := objectResult{object: o}
-		for _, check := range checks {
-			r.findings = append(r.findings, check(ctx, set, o)...)
+		for _, f := range found {
+			if policy.CheckMode(mode, f.Check) == config.ModeOff {
+				continue
+			}
+			if o.Pod != nil && f.Object.Kind == "ServiceAccount" && inInput[f.Object.WithField("")] {
+				continue
+			}
+			r.findings = append(r.findings, f)
 		}
 		results = append(results, r)
 	}
 	return results
 }
 
-// offlineChecks returns the checks that need no AWS: IRSA001-003 always, the pre-admission pod
-// checks, and IRSA030-035 when a trust policy and issuer are given.
-func offlineChecks(opts lintOptions) ([]objectCheck, error) {
-	checks := []objectCheck{annotationChecks, podChecks}
-	if opts.trustPolicy == "" && opts.issuer == "" {
-		return checks, nil
-	}
-	if opts.issuer != "" {
-		if err := validators.ValidateIssuer(opts.issuer); err != nil {
-			return nil, usageErrorf("--issuer: %v", err)
-		}
-	}
-	if opts.trustPolicy == "" {
-		return checks, nil
-	}
-	if opts.issuer == "" {
-		return nil, usageErrorf("--trust-policy needs --issuer: the cluster's OIDC issuer URL (aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer)")
-	}
-	data, err := os.ReadFile(opts.trustPolicy)
-	if err != nil {
-		return nil, usageErrorf("--trust-policy: %v", err)
-	}
-	policy, err := trustpolicy.Parse(data)
-	if err != nil {
-		return nil, usageErrorf("--trust-policy %s: %v", opts.trustPolicy, err)
-	}
-	return append(checks, trustCheck(policy, opts.issuer)), nil
-}
-
-func annotationChecks(_ context.Context, _ *lintSet, o manifest.Object) []validators.Finding {
+// skipped reports whether the object opts out with the label the webhook honours: on a
+// ServiceAccount, or on a pod (template), whose labels the pod the webhook sees carries.
+func skipped(o manifest.Object) bool {
 	switch {
 	case o.ServiceAccount != nil:
-		return validators.CheckServiceAccount(o.ServiceAccount)
+		return o.ServiceAccount.Labels[config.LabelSkip] == "true"
 	case o.Pod != nil:
-		return validators.CheckPodAnnotations(o.Ref(), o.Pod.Annotations, &o.Pod.Spec)
+		return o.Pod.Labels[config.LabelSkip] == "true"
 	}
-	return nil
-}
-
-// podChecks runs IRSA041-045 on a pod or pod template with its ServiceAccount when the input
-// holds it. IRSA040 ("not injected") is left out: manifests are checked before the pod identity
-// webhook mutates them, so nothing is injected yet by design.
-func podChecks(_ context.Context, set *lintSet, o manifest.Object) []validators.Finding {
-	if o.Pod == nil {
-		return nil
-	}
-	podName := validators.PodObject(o.Pod).String()
-	var out []validators.Finding
-	for _, f := range validators.CheckPod(o.Pod, set.serviceAccountOf(o)) {
-		if f.Check == validators.CheckPodNotInjected {
-			continue
-		}
-		if o.Kind != "Pod" {
-			// Name the workload the user edits, not the pod its controller will create.
-			f.Object = o.Ref().String() + strings.TrimPrefix(f.Object, podName)
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-// trustCheck evaluates one trust policy for every ServiceAccount with a valid role-arn.
-func trustCheck(policy *trustpolicy.Policy, issuer string) objectCheck {
-	return func(_ context.Context, _ *lintSet, o manifest.Object) []validators.Finding {
-		if o.ServiceAccount == nil {
-			return nil
-		}
-		id, ok := validators.IdentityOf(o.Ref(), o.ServiceAccount, issuer)
-		if !ok {
-			return nil
-		}
-		if _, err := validators.ParseRoleARN(id.RoleARN); err != nil {
-			return nil // IRSA001 reports it
-		}
-		return validators.CheckTrust(id.Object, id.TrustInput(policy))
-	}
+	return false
 }
 
 // sourceOf renders where an object is for output: "examples/sa.yaml:12".

@@ -6,104 +6,97 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/spf13/pflag"
+	"golang.org/x/time/rate"
 
 	"github.com/irsa-guard/irsa-guard/awsfacts"
 	"github.com/irsa-guard/irsa-guard/awsstate"
-	"github.com/irsa-guard/irsa-guard/fakeaws"
-	"github.com/irsa-guard/irsa-guard/manifest"
+	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/validators"
 )
 
-// liveLintOptions are lint's flags for the AWS-backed checks (IRSA010-035).
-type liveLintOptions struct {
-	awsState string
-	cluster  string
-	issuerCA string
-	timeout  time.Duration
-}
-
-func addLiveLintFlags(f *pflag.FlagSet, o *liveLintOptions) {
-	f.StringVar(&o.awsState, "aws-state", "", "check against this AWS state file (irsa-guard aws-state export) instead of AWS")
-	f.StringVar(&o.cluster, "cluster", "", "EKS cluster name to read the issuer from (eks:DescribeCluster), instead of --issuer")
-	f.StringVar(&o.issuerCA, "issuer-ca", "", "PEM file of extra CAs to trust when reading a private issuer's discovery document")
-	f.DurationVar(&o.timeout, "aws-timeout", 10*time.Second, "time budget of the AWS lookups for one ServiceAccount")
-}
-
-// liveChecks returns the AWS-backed check when lint runs live: not --offline, no
-// --trust-policy (that flag checks one given policy instead of each role's), and an issuer from
-// --issuer or --cluster. stop releases what it started.
-func liveChecks(ctx context.Context, opts lintOptions) (checks []objectCheck, stop func(), err error) {
-	stop = func() {}
-	l := opts.live
-	if opts.offline || opts.trustPolicy != "" || (opts.issuer == "" && l.cluster == "") {
-		if l.awsState != "" || l.cluster != "" {
-			return nil, stop, usageErrorf("--aws-state and --cluster need --issuer or --cluster, and neither --offline nor --trust-policy")
+// lintFacts picks lint's AWS facts source and the issuer from the flags: one trust policy
+// (--trust-policy), none (--offline, or no issuer), an AWS state file (--aws-state) answered
+// directly, or AWS itself through the SDK with the configured rate limit. The issuer is
+// --issuer, else the one of --cluster from the source.
+func lintFacts(ctx context.Context, opts lintOptions, cfg *config.Configuration) (awsfacts.Source, string, error) {
+	issuer, cluster := cfg.Cluster.Issuer, cfg.Cluster.Name
+	var src awsfacts.Source
+	switch {
+	case opts.trustPolicy != "":
+		if opts.awsState != "" {
+			return nil, "", usageErrorf("--trust-policy checks one given policy; it cannot be combined with --aws-state")
 		}
-		return nil, stop, nil
-	}
-	awsOpts := awsfacts.Options{Clock: time.Now}
-	if l.issuerCA != "" {
-		if awsOpts.IssuerRoots, err = readCAs(l.issuerCA); err != nil {
-			return nil, stop, usageErrorf("--issuer-ca: %v", err)
+		if issuer == "" {
+			return nil, "", usageErrorf("--trust-policy needs --issuer: the cluster's OIDC issuer URL (aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer)")
 		}
-	}
-	var cfg aws.Config
-	if l.awsState != "" {
-		// The state file is served by fakeaws on loopback and read through the real SDK
-		// clients, so offline lint exercises exactly the code path of live lint and the webhook
-		// (decoding, classification, caching) instead of a second, in-memory facts source.
-		st, err := awsstate.LoadState(l.awsState)
+		doc, err := readTrustPolicy(opts.trustPolicy)
 		if err != nil {
-			return nil, stop, usageErrorf("--aws-state: %v", err)
+			return nil, "", err
 		}
-		srv, err := fakeaws.Listen("127.0.0.1:0", st)
+		return &awsfacts.PolicySource{Trust: doc}, issuer, nil
+	case opts.offline:
+		if opts.awsState != "" {
+			return nil, "", usageErrorf("--offline runs no AWS checks; drop it to check against --aws-state")
+		}
+		return nil, "", nil
+	case issuer == "" && cluster == "":
+		if opts.awsState != "" {
+			return nil, "", usageErrorf("--aws-state needs --issuer or --cluster: the AWS checks need the cluster's OIDC issuer")
+		}
+		return nil, "", nil
+	case opts.awsState != "":
+		st, err := awsstate.LoadState(opts.awsState)
 		if err != nil {
-			return nil, stop, fmt.Errorf("serve --aws-state: %w", err)
+			return nil, "", usageErrorf("--aws-state: %v", err)
 		}
-		stop = srv.Close
-		cfg = aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-			Credentials: credentials.NewStaticCredentialsProvider(fakeaws.CallerAccessKeyID(st.CallerAccount), fakeaws.CallerSecretAccessKey, "")}
-		awsOpts.Account, awsOpts.SkipThumbprint = st.CallerAccount, true
-		for _, c := range st.Clusters {
-			if c.Name == l.cluster {
-				cfg.Region = c.Region // DescribeCluster finds a cluster only in its own region
-			}
+		src = awsfacts.NewStateSource(st, cfg.AWS.ReaderRoles, nil)
+	default:
+		sdk, err := newSDKSource(ctx, cfg, opts.issuerCA)
+		if err != nil {
+			return nil, "", err
 		}
-	} else if cfg, err = loadAWSConfig(ctx); err != nil {
-		return nil, stop, err
+		src = sdk
 	}
-	issuer, err := resolveIssuer(ctx, cfg, opts.issuer, l.cluster)
-	if err != nil {
-		stop()
-		return nil, func() {}, err
+	if issuer == "" {
+		var err error
+		if issuer, err = src.ClusterIssuer(ctx, cluster); err != nil {
+			return nil, "", err
+		}
 	}
-	v, err := awsfacts.NewVerifier(cfg, awsOpts)
-	if err != nil {
-		stop()
-		return nil, func() {}, err
-	}
-	return []objectCheck{awsCheck(v, issuer, l.timeout)}, stop, nil
+	return src, issuer, nil
 }
 
-// awsCheck verifies every ServiceAccount with a valid role-arn against AWS.
-func awsCheck(v *awsfacts.Verifier, issuer string, timeout time.Duration) objectCheck {
-	return func(ctx context.Context, _ *lintSet, o manifest.Object) []validators.Finding {
-		if o.ServiceAccount == nil {
-			return nil
-		}
-		id, ok := validators.IdentityOf(o.Ref(), o.ServiceAccount, issuer)
-		if !ok {
-			return nil
-		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		return v.Verify(ctx, id)
+// newSDKSource reads AWS through the SDK's default credential chain, with the configuration's
+// rate limit (raise it with --iam-qps for one-shot runs) and reader roles.
+func newSDKSource(ctx context.Context, cfg *config.Configuration, issuerCA string) (*awsfacts.SDK, error) {
+	awsCfg, err := loadAWSConfig(ctx)
+	if err != nil {
+		return nil, err
 	}
+	o := awsfacts.Options{
+		Account: cfg.Cluster.Account, Partition: cfg.Cluster.Partition, ClusterRegion: cfg.Cluster.Region,
+		ReaderRoles: cfg.AWS.ReaderRoles, RateLimit: rate.Limit(cfg.AWS.IAM.QPS), Burst: cfg.AWS.IAM.Burst,
+	}
+	if issuerCA != "" {
+		if o.IssuerRoots, err = readCAs(issuerCA); err != nil {
+			return nil, usageErrorf("--issuer-ca: %v", err)
+		}
+	}
+	return awsfacts.NewSDK(awsCfg, o)
+}
+
+// readTrustPolicy reads a user's trust policy file; anything IAM would not accept is bad input.
+func readTrustPolicy(path string) (validators.TrustDocument, error) {
+	data, err := readPolicyFile(nil, path)
+	if err != nil {
+		return validators.TrustDocument{}, usageErrorf("--trust-policy %s: %v", path, err)
+	}
+	doc := validators.ParseTrustDocument(string(data))
+	if doc.Err != nil {
+		return doc, usageErrorf("--trust-policy %s: %v", path, doc.Err)
+	}
+	return doc, nil
 }
 
 func readCAs(path string) ([]*x509.Certificate, error) {

@@ -13,7 +13,20 @@ import (
 // the object is in the input.
 type lintFinding struct {
 	validators.Finding
-	Source string `json:"source"`
+	Source string
+}
+
+// MarshalJSON adds "source" to the finding's own JSON object.
+func (f lintFinding) MarshalJSON() ([]byte, error) {
+	b, err := f.Finding.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	src, err := json.Marshal(f.Source) // a file path: nothing HTML-escaped matters here
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(b[:len(b)-1], `,"source":`...), src...), '}'), nil
 }
 
 // writeJSON prints {"findings":[...]}; the array is never null so scripts can index it.
@@ -45,15 +58,15 @@ func writeText(w io.Writer, results []objectResult) error {
 			continue
 		}
 		withFindings++
-		header := r.object.Ref().String()
-		fmt.Fprintf(&b, "%s  (%s)\n", header, sourceOf(r.object))
+		ref := r.object.Ref()
+		fmt.Fprintf(&b, "%s  (%s)\n", ref, sourceOf(r.object))
 		for _, f := range r.findings {
 			counts[f.Severity]++
 			fmt.Fprintf(&b, "  %-7s %s  %s\n", f.Severity, f.Check, f.Message)
 			// Container-level messages name their container already; anything else that is
 			// not the object itself (a ServiceAccount reported via a workload) is spelt out.
-			if f.Object != header && !strings.HasPrefix(f.Object, header+" container ") {
-				fmt.Fprintf(&b, "%sin: %s\n", detailIndent, f.Object)
+			if obj := f.Object; obj.Kind != ref.Kind || obj.Namespace != ref.Namespace || obj.Name != ref.Name {
+				fmt.Fprintf(&b, "%sin: %s\n", detailIndent, obj)
 			}
 			if f.PredictedError != "" {
 				fmt.Fprintf(&b, "%sAWS error: %s\n", detailIndent, f.PredictedError)

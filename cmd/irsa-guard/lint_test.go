@@ -144,7 +144,7 @@ func TestLintBadInput(t *testing.T) {
 		},
 		"an issuer without https": {
 			args: []string{"lint", "-f", "examples/good", "--issuer", "oidc.eks.us-west-2.amazonaws.com/id/X"},
-			want: `--issuer: issuer "oidc.eks.us-west-2.amazonaws.com/id/X" must start with https:// (IAM OIDC providers only accept https)`,
+			want: `--issuer (cluster.issuer): issuer "oidc.eks.us-west-2.amazonaws.com/id/X" must start with https:// (IAM OIDC providers only accept https)`,
 		},
 	}
 	for name, tc := range tests {

@@ -81,18 +81,16 @@ func checkServer(rendered []byte) error {
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(configYAML), 0o600); err != nil {
 		return err
 	}
-	opts := config.NewOptions()
+	cfg := config.Default()
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	opts.BindFlags(fs)
+	flags := config.Bind(fs, cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy, config.SectionServer)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("the server rejects the chart's args %v: %w", args, err)
 	}
-	if err := opts.Load(fs); err != nil {
-		return fmt.Errorf("the server rejects the chart's config.yaml: %w", err)
+	if err := flags.Load(); err != nil {
+		return fmt.Errorf("the server rejects the chart's config.yaml or its settings: %w", err)
 	}
-	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("the server's validation fails on the chart's settings: %w", err)
-	}
+	opts := cfg.Server
 	ports := map[string]int{}
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort

@@ -53,7 +53,7 @@ func goodRender() chartRender {
 		args: []string{"serve", "--config=/etc/irsa-guard/config/config.yaml", "--cert-dir=/etc/irsa-guard/tls",
 			"--webhook-port=9443", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
 			"--log-level=info", "--log-format=json"},
-		config:      "mode: warn\nfailClosed: false\ncache:\n  positiveTTL: 10m\n",
+		config:      "apiVersion: irsa-guard.io/v1alpha1\nkind: Configuration\npolicy:\n  mode: warn\n  failClosed: false\naws:\n  cache:\n    positiveTTL: 10m\n",
 		webhookPort: 9443,
 		tlsMount:    "/etc/irsa-guard/tls",
 	}
@@ -74,8 +74,10 @@ func TestCheckServer(t *testing.T) {
 			wantErr: "the server rejects the chart's config.yaml",
 		},
 		"a value the server's validation refuses is caught": {
-			edit:    func(r *chartRender) { r.config = "mode: audit\n" },
-			wantErr: "the server's validation fails",
+			edit: func(r *chartRender) {
+				r.config = "apiVersion: irsa-guard.io/v1alpha1\nkind: Configuration\npolicy:\n  mode: audit\n"
+			},
+			wantErr: `--mode (policy.mode): "audit" is not a mode`,
 		},
 		"a container port that differs from --webhook-port is caught": {
 			edit:    func(r *chartRender) { r.webhookPort = 8443 },

@@ -14,52 +14,80 @@ irsa-guard.args are the container arguments. They must match `irsa-guard serve`'
 {{- end }}
 
 {{/*
-irsa-guard.configFile is the server's configuration file (package config, keys are Options' JSON
-names), rendered from .Values.config. decisionBudget is derived from webhook.timeoutSeconds so that
-irsa-guard always answers before the API server gives up: 0.5 s below the timeout, at most 2.5 s.
+irsa-guard.configFile is the server's configuration file (package config: apiVersion
+irsa-guard.io/v1alpha1, kind Configuration; keys are documented in docs/configuration.md), rendered
+from .Values.config. `irsa-guard lint --config` reads the same file. decisionBudget is derived from
+webhook.timeoutSeconds so that irsa-guard always answers before the API server gives up: 0.5 s
+below the timeout, at most 2.5 s.
 */}}
 {{- define "irsa-guard.configFile" -}}
 {{- $c := .Values.config }}
+{{- $p := $c.podIdentityWebhook }}
 {{- $budgetMs := min 2500 (sub (mul (int .Values.webhook.timeoutSeconds) 1000) 500) }}
-mode: {{ $c.mode }}
-{{- with $c.namespaceModes }}
-namespaceModes:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- with $c.checkModes }}
-checkModes:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-failClosed: {{ $c.failClosed }}
-decisionBudget: {{ $budgetMs }}ms
-shutdownDelay: {{ $c.shutdownDelay }}
-{{- with $c.issuer }}
-issuer: {{ . | quote }}
-{{- end }}
-audience: {{ $c.audience | quote }}
-{{- with $c.account }}
-account: {{ . | quote }}
-{{- end }}
-{{- with $c.partition }}
-partition: {{ . | quote }}
-{{- end }}
-fixers:
-  composeRoleARN: {{ $c.fixers.composeRoleARN }}
-  fsGroup: {{ $c.fixers.fsGroup }}
-  fsGroupID: {{ int64 $c.fixers.fsGroupID }}
-podIdentityWebhookConfiguration: {{ $c.podIdentityWebhook.configuration | quote }}
-podIdentityWebhookName: {{ $c.podIdentityWebhook.name | quote }}
-cache:
-  positiveTTL: {{ $c.cache.positiveTTL }}
-  negativeTTL: {{ $c.cache.negativeTTL }}
-  staleTTL: {{ $c.cache.staleTTL }}
-iam:
-  qps: {{ $c.iam.qps }}
-  burst: {{ $c.iam.burst }}
-{{- with $c.readerRoles }}
-readerRoles:
-  {{- range $account, $arn := . }}
-  {{ $account | quote }}: {{ $arn | quote }}
+apiVersion: irsa-guard.io/v1alpha1
+kind: Configuration
+cluster:
+  {{- with $c.clusterName }}
+  name: {{ . | quote }}
   {{- end }}
-{{- end }}
+  {{- with $c.clusterRegion }}
+  region: {{ . | quote }}
+  {{- end }}
+  {{- with $c.issuer }}
+  issuer: {{ . | quote }}
+  {{- end }}
+  {{- with $c.account }}
+  account: {{ . | quote }}
+  {{- end }}
+  {{- with $c.partition }}
+  partition: {{ . | quote }}
+  {{- end }}
+  podIdentityWebhook:
+    configuration: {{ $p.configuration | quote }}
+    name: {{ $p.name | quote }}
+    audience: {{ $c.audience | quote }}
+    composeRoleARN: {{ $p.composeRoleARN }}
+    {{- with $p.regionalSTS }}
+    regionalSTS: {{ . | quote }}
+    {{- end }}
+    {{- with $p.defaultRegion }}
+    defaultRegion: {{ . | quote }}
+    {{- end }}
+    tokenExpiration: {{ int64 $p.tokenExpiration }}
+aws:
+  cache:
+    positiveTTL: {{ $c.cache.positiveTTL }}
+    negativeTTL: {{ $c.cache.negativeTTL }}
+    staleTTL: {{ $c.cache.staleTTL }}
+  iam:
+    qps: {{ $c.iam.qps }}
+    burst: {{ $c.iam.burst }}
+  {{- with $c.readerRoles }}
+  readerRoles:
+    {{- range $account, $arn := . }}
+    {{ $account | quote }}: {{ $arn | quote }}
+    {{- end }}
+  {{- end }}
+policy:
+  mode: {{ $c.mode }}
+  {{- with $c.namespaceModes }}
+  namespaceModes:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $c.checkModes }}
+  checkModes:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $c.checkSeverities }}
+  checkSeverities:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  failClosed: {{ $c.failClosed }}
+server:
+  decisionBudget: {{ $budgetMs }}ms
+  shutdownDelay: {{ $c.shutdownDelay }}
+  fixers:
+    composeRoleARN: {{ $c.fixers.composeRoleARN }}
+    fsGroup: {{ $c.fixers.fsGroup }}
+    fsGroupID: {{ int64 $c.fixers.fsGroupID }}
 {{- end }}

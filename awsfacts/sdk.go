@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,11 +17,13 @@ import (
 	"github.com/irsa-guard/irsa-guard/validators"
 )
 
-// Options tunes a Verifier. The zero value gives the defaults documented per field, the
+// Options tunes a SDK. The zero value gives the defaults documented per field, the
 // targets docs/performance.md measures.
 type Options struct {
-	// Account is irsa-guard's own AWS account; "" asks sts:GetCallerIdentity once.
-	Account string
+	// Account and Partition are irsa-guard's own AWS account; "" asks sts:GetCallerIdentity once.
+	Account, Partition string
+	// ClusterRegion is the region of EKS calls (eks:DescribeCluster); "" means the config's.
+	ClusterRegion string
 	// ReaderRoles maps another account ID to a role (name or ARN) irsa-guard assumes there to
 	// read IAM. Roles in accounts without one get an info "could not verify", never an error.
 	ReaderRoles map[string]string
@@ -49,9 +52,8 @@ type Options struct {
 	// IssuerRoots are extra CAs trusted to fetch the issuer's discovery document (private
 	// issuers); they never make a chain count as publicly trusted.
 	IssuerRoots []*x509.Certificate
-	// SkipThumbprint leaves out IRSA022, which reads the live issuer's TLS chain: `lint
-	// --aws-state` checks against a state file that holds no chain, usually where the issuer is
-	// unreachable.
+	// SkipThumbprint leaves out the issuer's TLS chain (IRSA022), for runs where the issuer is
+	// not reachable from where irsa-guard runs.
 	SkipThumbprint bool
 }
 
@@ -80,29 +82,34 @@ func (o *Options) defaults() {
 	}
 }
 
-// Verifier runs every AWS-backed check (IRSA010-035) for one identity. It is safe for
-// concurrent use; one Verifier per process shares its caches and rate limit.
-type Verifier struct {
+// SDK is the Source that reads AWS through aws-sdk-go-v2. It is safe for concurrent use; one
+// per process shares its caches and its rate limit, which protects the account's IAM quota.
+type SDK struct {
 	cfg        aws.Config
 	opts       Options
 	metrics    *metrics
 	iam        *iam.Client
+	sts        *sts.Client
+	eks        *eks.Client
 	iamOptions func(*iam.Options)
 	stsOptions func(*sts.Options)
 	chains     *chainFetcher
 
-	roles     *cache[validators.RoleFacts]
-	providers *cache[validators.ProviderFacts]
-	thumbs    *cache[validators.ChainFacts]
-	self      *cache[string]
+	// The caches hold pointers to facts that are never modified once stored: a refresh stores a
+	// new pointer, so callers may key memos on them (review's memo of the checks does).
+	roles     *cache[*validators.RoleFacts]
+	providers *cache[*validators.ProviderFacts]
+	thumbs    *cache[*validators.ChainFacts]
+	self      *cache[identity]
+	issuers   *cache[string]
 
 	mu      sync.Mutex
 	readers map[string]*iam.Client // per account, built on first use
 }
 
-// NewVerifier builds a Verifier on cfg (normally config.LoadDefaultConfig, so the default
+// NewSDK builds a SDK on cfg (normally config.LoadDefaultConfig, so the default
 // credential chain and the AWS_ENDPOINT_URL_IAM / _STS overrides apply).
-func NewVerifier(cfg aws.Config, opts Options) (*Verifier, error) {
+func NewSDK(cfg aws.Config, opts Options) (*SDK, error) {
 	opts.defaults()
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
@@ -117,20 +124,32 @@ func NewVerifier(cfg aws.Config, opts Options) (*Verifier, error) {
 			o.MaxBackoff = opts.MaxBackoff
 		})
 	}
-	v := &Verifier{
+	v := &SDK{
 		cfg: cfg, opts: opts, metrics: m, readers: map[string]*iam.Client{},
 		chains: newChainFetcher(opts.PublicRoots, opts.IssuerRoots),
 		iamOptions: func(o *iam.Options) {
 			o.Retryer = retryer()
 			o.APIOptions = append(o.APIOptions, rateLimitMiddleware(limiter))
 		},
-		stsOptions: func(o *sts.Options) { o.Retryer = retryer() },
+		stsOptions: func(o *sts.Options) {
+			o.Retryer = retryer()
+			o.APIOptions = append(o.APIOptions, rateLimitMiddleware(limiter))
+		},
 	}
 	v.iam = iam.NewFromConfig(cfg, v.iamOptions)
+	v.sts = sts.NewFromConfig(cfg, v.stsOptions)
+	v.eks = eks.NewFromConfig(cfg, func(o *eks.Options) {
+		o.Retryer = retryer()
+		o.APIOptions = append(o.APIOptions, rateLimitMiddleware(limiter))
+		if opts.ClusterRegion != "" {
+			o.Region = opts.ClusterRegion
+		}
+	})
 	cc := cacheConfig{ttl: opts.TTL, negativeTTL: opts.NegativeTTL, staleFor: opts.StaleFor, fetchTimeout: opts.LookupTimeout}
-	v.roles = newCache[validators.RoleFacts]("role", cc, opts.Clock, m)
-	v.providers = newCache[validators.ProviderFacts]("oidc-provider", cc, opts.Clock, m)
-	v.thumbs = newCache[validators.ChainFacts]("thumbprint", cc, opts.Clock, m)
-	v.self = newCache[string]("account", cc, opts.Clock, m)
+	v.roles = newCache[*validators.RoleFacts]("role", cc, opts.Clock, m)
+	v.providers = newCache[*validators.ProviderFacts]("oidc-provider", cc, opts.Clock, m)
+	v.thumbs = newCache[*validators.ChainFacts]("thumbprint", cc, opts.Clock, m)
+	v.self = newCache[identity]("account", cc, opts.Clock, m)
+	v.issuers = newCache[string]("cluster", cc, opts.Clock, m)
 	return v, nil
 }

@@ -120,7 +120,7 @@ func TestVerifyFindings(t *testing.T) {
 			v := e.verifier(t, tc.editOptions)
 			id := e.identity(tc.roleARN)
 			id.Audience = tc.audience
-			got := v.Verify(testContext(t), id)
+			got := check(v, testContext(t), id)
 			if s := summary(got); !slices.Equal(s, tc.want) {
 				t.Fatalf("findings = %v, want %v\n%v", s, tc.want, got)
 			}
@@ -128,7 +128,7 @@ func TestVerifyFindings(t *testing.T) {
 				t.Errorf("message %q does not contain %q", got[0].Message, tc.wantMessage)
 			}
 			for _, f := range got {
-				if f.Object != "ServiceAccount shop/app" {
+				if f.Object.String() != "ServiceAccount shop/app" {
 					t.Errorf("finding on %q, want ServiceAccount shop/app", f.Object)
 				}
 			}
@@ -138,7 +138,7 @@ func TestVerifyFindings(t *testing.T) {
 
 func TestVerifyProviderMissingPredictsExactSTSError(t *testing.T) {
 	e := newEnv(t, func(s *awsstate.State) { s.Accounts[ownAccount].OIDCProviders = nil })
-	got := e.verifier(t, nil).Verify(testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
+	got := check(e.verifier(t, nil), testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
 	f, ok := findingWith(got, validators.CheckProviderMissing)
 	if !ok {
 		t.Fatalf("no IRSA020 in %v", got)
@@ -153,14 +153,14 @@ func TestVerifyUsesOwnAccountFromSTS(t *testing.T) {
 	e := newEnv(t, nil)
 	v := e.verifier(t, nil)
 	for range 3 {
-		v.Verify(testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
+		check(v, testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
 	}
 	if n := e.aws.Calls("GetCallerIdentity"); n != 1 {
 		t.Errorf("GetCallerIdentity calls = %d, want 1 (cached)", n)
 	}
 	e.aws.ResetCalls()
 	v = e.verifier(t, func(o *Options) { o.Account = ownAccount })
-	v.Verify(testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
+	check(v, testContext(t), e.identity("arn:aws:iam::111122223333:role/app"))
 	if n := e.aws.Calls("GetCallerIdentity"); n != 0 {
 		t.Errorf("GetCallerIdentity calls with Options.Account = %d, want 0", n)
 	}
@@ -228,7 +228,7 @@ func TestVerifyThumbprintAgainstTheJWKSHost(t *testing.T) {
 					o.IssuerRoots, o.PublicRoots = o.PublicRoots, []*x509.Certificate{}
 				}
 			})
-			got := v.Verify(testContext(t), e.identity(appRole))
+			got := check(v, testContext(t), e.identity(appRole))
 			if s := summary(got); !slices.Equal(s, tc.want) {
 				t.Fatalf("findings = %v, want %v", got, tc.want)
 			}
@@ -243,14 +243,14 @@ func TestVerifyNoticesARotatedChainAfterTheCacheExpires(t *testing.T) {
 	e := newEnv(t, nil)
 	v := e.verifier(t, nil)
 	ctx := testContext(t)
-	if got := v.Verify(ctx, e.identity(appRole)); len(got) != 0 {
+	if got := check(v, ctx, e.identity(appRole)); len(got) != 0 {
 		t.Fatalf("findings before rotation = %v", got)
 	}
 	if err := e.issuer.Rotate(); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(11 * time.Minute)
-	if got := summary(v.Verify(ctx, e.identity(appRole))); !slices.Equal(got, []string{"IRSA022/warning"}) {
+	if got := summary(check(v, ctx, e.identity(appRole))); !slices.Equal(got, []string{"IRSA022/warning"}) {
 		t.Errorf("findings after rotation = %v, want the public-CA IRSA022 warning", got)
 	}
 }

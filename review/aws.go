@@ -1,0 +1,127 @@
+package review
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/irsa-guard/irsa-guard/validators"
+)
+
+// awsFindings runs the AWS-backed checks (IRSA010-035) for id within ctx's deadline. The facts
+// source gets a deadline a little earlier than the caller's, so a source that honours its context
+// says itself which lookup timed out; a source that overruns anyway is answered for by
+// IRSA090 "did not finish", never by waiting past the caller's deadline.
+func (e *Engine) awsFindings(ctx context.Context, id validators.Identity) []validators.Finding {
+	if e.facts == nil || e.issuer == "" {
+		return nil
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		fctx, cancel = context.WithDeadline(ctx, dl.Add(-min(time.Until(dl)/10, sourceSlack)))
+	}
+	defer cancel()
+	done := make(chan validators.AWSFacts, 1)
+	go func() { done <- e.facts.IdentityFacts(fctx, id) }()
+	select {
+	case facts := <-done:
+		return e.memo.check(id, facts)
+	case <-ctx.Done():
+		return []validators.Finding{validators.NewFinding(validators.CheckCouldNotVerify, id.Object,
+			"AWS checks did not finish within the admission budget; role not verified")}
+	}
+}
+
+// sourceSlack is the most the facts source's deadline is brought forward from the caller's.
+const sourceSlack = 200 * time.Millisecond
+
+// maxMemoAnswers bounds the memo: ServiceAccounts and role annotations are user input. A cluster
+// has far fewer (ServiceAccount, role) pairs than this; when it fills up, the memo starts over
+// rather than tracking recency on the hot path.
+const maxMemoAnswers = 4096
+
+// awsMemo remembers validators.CheckAWS's answers. Evaluating a trust policy for a
+// ServiceAccount, and probing it with other identities for IRSA034, is most of a warm review's
+// own CPU time (docs/performance.md), and the answer only changes with its inputs: the identity
+// and the facts, which the sources share by pointer and replace, never modify, when they change
+// (a refreshed cache entry is a new pointer, so a changed trust policy is a new key, never a stale
+// answer). Answers that depend on the clock (an object still inside IAM's propagation window)
+// are kept only until the clock would change them.
+type awsMemo struct {
+	mu      sync.Mutex
+	answers map[awsKey]memoAnswer
+}
+
+type awsKey struct {
+	id               validators.Identity
+	partition        string
+	role             *validators.RoleFacts
+	roleNotFound     bool
+	provider         *validators.ProviderFacts
+	providerNotFound bool
+	chain            *validators.ChainFacts
+}
+
+type memoAnswer struct {
+	findings []validators.Finding
+	until    time.Time // zero: does not depend on the clock
+}
+
+func newAWSMemo() *awsMemo { return &awsMemo{answers: map[awsKey]memoAnswer{}} }
+
+// check is validators.CheckAWS, remembered where that is safe. It returns a copy: callers adjust
+// findings in place (configured severities).
+func (m *awsMemo) check(id validators.Identity, f validators.AWSFacts) []validators.Finding {
+	if len(f.Unverified) > 0 || len(f.Stale) > 0 {
+		return validators.CheckAWS(id, f) // rare, and the messages carry ages
+	}
+	key := awsKey{id: id, partition: f.Partition, role: f.Role, roleNotFound: f.RoleNotFound,
+		provider: f.Provider, providerNotFound: f.ProviderNotFound, chain: f.Chain}
+	m.mu.Lock()
+	a, ok := m.answers[key]
+	m.mu.Unlock()
+	if ok && (a.until.IsZero() || f.Now.Before(a.until)) {
+		return append([]validators.Finding(nil), a.findings...)
+	}
+	a = memoAnswer{findings: validators.CheckAWS(id, f), until: clockDependence(f)}
+	m.mu.Lock()
+	if len(m.answers) >= maxMemoAnswers {
+		clear(m.answers)
+	}
+	m.answers[key] = a
+	m.mu.Unlock()
+	return append([]validators.Finding(nil), a.findings...)
+}
+
+// clockDependence is when CheckAWS's answer for f may next change with the clock alone: the end of
+// IAM's propagation window for a role or provider still inside it; zero when it does not depend on
+// the clock.
+func clockDependence(f validators.AWSFacts) time.Time {
+	var until time.Time
+	for _, created := range []time.Time{roleCreated(f), providerCreated(f)} {
+		if created.IsZero() {
+			continue
+		}
+		// The window runs from a minute before the creation date (clock skew) to its end.
+		for _, edge := range []time.Time{created.Add(-time.Minute), created.Add(validators.PropagationWindow)} {
+			if edge.After(f.Now) && (until.IsZero() || edge.Before(until)) {
+				until = edge
+			}
+		}
+	}
+	return until
+}
+
+func roleCreated(f validators.AWSFacts) time.Time {
+	if f.Role == nil {
+		return time.Time{}
+	}
+	return f.Role.CreateDate
+}
+
+func providerCreated(f validators.AWSFacts) time.Time {
+	if f.Provider == nil {
+		return time.Time{}
+	}
+	return f.Provider.CreateDate
+}

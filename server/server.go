@@ -1,0 +1,180 @@
+// Package server runs `irsa-guard serve`: a controller-runtime manager with the HTTPS webhook
+// server, informers for what the checks read from the cluster, the AWS facts source, the review
+// engine and the admission handlers, readiness that waits for certificates and caches, and a
+// drain delay before shutdown. cmd/irsa-guard parses the configuration and calls Run.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"golang.org/x/time/rate"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/irsa-guard/irsa-guard/awsfacts"
+	"github.com/irsa-guard/irsa-guard/config"
+	"github.com/irsa-guard/irsa-guard/kubefacts"
+	"github.com/irsa-guard/irsa-guard/review"
+	"github.com/irsa-guard/irsa-guard/webhook"
+)
+
+// Run serves admission until ctx ends, then keeps /readyz false for the shutdown delay so
+// endpoints drain before the port closes. restCfg reaches the API server; the AWS SDK's default
+// credential chain and AWS_ENDPOINT_URL_* overrides apply.
+func Run(ctx context.Context, cfg *config.Configuration, restCfg *rest.Config) error {
+	log := ctrl.Log.WithName("serve")
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	mgr, err := newManager(cfg, restCfg, scheme)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load AWS configuration: %w", err)
+	}
+	facts, err := awsfacts.NewSDK(awsCfg, awsOptions(cfg))
+	if err != nil {
+		return err
+	}
+	issuer, err := clusterIssuer(ctx, cfg, restCfg, facts)
+	if err != nil {
+		return err
+	}
+	log.Info("Using OIDC issuer", "issuer", issuer)
+	cluster := &kubefacts.Reader{Cache: mgr.GetClient(), API: mgr.GetAPIReader()}
+	deps := &webhook.Deps{
+		Engine:  review.New(cfg, review.Options{Facts: facts, Cluster: cluster, Issuer: issuer}),
+		Cluster: cluster, Policy: webhook.Policy{Policy: cfg.Policy}, Budget: cfg.Server.DecisionBudget.Duration,
+		Events:  &webhook.RateLimitedRecorder{Inner: mgr.GetEventRecorder("irsa-guard")},
+		Observe: newDecisionMetrics(crmetrics.Registry).observe,
+	}
+	webhook.Register(mgr.GetWebhookServer(), scheme, deps, webhook.Fixers{
+		ComposeRoleARN: cfg.Server.Fixers.ComposeRoleARN, Accounts: facts,
+		FSGroup: cfg.Server.Fixers.FSGroup, FSGroupID: cfg.Server.Fixers.FSGroupID,
+	})
+	// Start the informers with the manager, not on the first request: what the checks read from
+	// the cluster is watched, never fetched per request.
+	for _, obj := range []client.Object{&corev1.ServiceAccount{}, &corev1.Namespace{}, &admissionregistrationv1.MutatingWebhookConfiguration{}} {
+		if _, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
+			return fmt.Errorf("watch %T: %w", obj, err)
+		}
+	}
+	var stopping atomic.Bool
+	if err := addProbes(mgr, &stopping); err != nil {
+		return err
+	}
+	drain := cfg.Server.ShutdownDelay.Duration
+	mgrCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	go func() {
+		select {
+		case <-ctx.Done():
+			stopping.Store(true)
+			log.Info("Draining before shutdown", "delay", drain.String())
+			time.Sleep(drain)
+			stop()
+		case <-mgrCtx.Done():
+		}
+	}()
+	log.Info("Starting", "mode", string(cfg.Policy.Mode), "webhookPort", cfg.Server.WebhookPort)
+	return mgr.Start(mgrCtx)
+}
+
+// newManager builds the controller-runtime manager: TLS 1.2+ without HTTP/2 (Rapid Reset,
+// GHSA-qppj-fm5r-hxr3) on the webhook and metrics servers, managed fields stripped from cached
+// objects, and the drain delay as the graceful shutdown timeout.
+func newManager(cfg *config.Configuration, restCfg *rest.Config, scheme *runtime.Scheme) (ctrl.Manager, error) {
+	tlsOpts := func(c *tls.Config) {
+		c.MinVersion = tls.VersionTLS12
+		c.NextProtos = []string{"http/1.1"}
+	}
+	drain := cfg.Server.ShutdownDelay.Duration
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: cfg.Server.MetricsAddr, TLSOpts: []func(*tls.Config){tlsOpts}},
+		HealthProbeBindAddress:  cfg.Server.HealthAddr,
+		WebhookServer:           crwebhook.NewServer(crwebhook.Options{Port: cfg.Server.WebhookPort, CertDir: cfg.Server.CertDir, TLSOpts: []func(*tls.Config){tlsOpts}}),
+		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		GracefulShutdownTimeout: &drain,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	return mgr, nil
+}
+
+// awsOptions are the AWS facts source's settings from the configuration.
+func awsOptions(cfg *config.Configuration) awsfacts.Options {
+	a := cfg.AWS
+	return awsfacts.Options{
+		Account: cfg.Cluster.Account, Partition: cfg.Cluster.Partition, ClusterRegion: cfg.Cluster.Region, ReaderRoles: a.ReaderRoles,
+		TTL: a.Cache.PositiveTTL.Duration, NegativeTTL: a.Cache.NegativeTTL.Duration, StaleFor: a.Cache.StaleTTL.Duration,
+		LookupTimeout: cfg.Server.DecisionBudget.Duration, RateLimit: rate.Limit(a.IAM.QPS), Burst: a.IAM.Burst,
+		Registerer: crmetrics.Registry,
+	}
+}
+
+// clusterIssuer is the configured issuer, else the one of the configured EKS cluster
+// (eks:DescribeCluster), else the one Kubernetes names (the server's own token, the API server's
+// discovery document).
+func clusterIssuer(ctx context.Context, cfg *config.Configuration, restCfg *rest.Config, facts awsfacts.Source) (string, error) {
+	switch {
+	case cfg.Cluster.Issuer != "":
+		return cfg.Cluster.Issuer, nil
+	case cfg.Cluster.Name != "":
+		iss, err := facts.ClusterIssuer(ctx, cfg.Cluster.Name)
+		if err == nil {
+			return iss, nil
+		}
+		ctrl.Log.WithName("serve").Info("Cannot read the issuer from EKS; asking Kubernetes", "cluster", cfg.Cluster.Name, "err", err.Error())
+	}
+	return kubefacts.DiscoverIssuer(ctx, restCfg, kubefacts.OwnTokenPath)
+}
+
+// addProbes adds readiness (certificates loaded and serving, informers synced, not shutting
+// down) and liveness checks.
+func addProbes(mgr ctrl.Manager, stopping *atomic.Bool) error {
+	checks := map[string]healthz.Checker{
+		"webhook": mgr.GetWebhookServer().StartedChecker(), // TLS handshake: certs loaded and serving
+		"caches": func(r *http.Request) error {
+			c, cancel := context.WithTimeout(r.Context(), time.Second)
+			defer cancel()
+			if !mgr.GetCache().WaitForCacheSync(c) {
+				return errors.New("informer caches not synced")
+			}
+			return nil
+		},
+		"shutdown": func(*http.Request) error {
+			if stopping.Load() {
+				return errors.New("shutting down")
+			}
+			return nil
+		},
+	}
+	for name, check := range checks {
+		if err := mgr.AddReadyzCheck(name, check); err != nil {
+			return err
+		}
+	}
+	return mgr.AddHealthzCheck("ping", healthz.Ping)
+}
