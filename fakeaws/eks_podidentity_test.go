@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 // podIdentityState has a cluster with four associations (one owned by an add-on, one with a
@@ -324,4 +326,36 @@ func mustID(t *testing.T, srv *Server, namespace string) string {
 	}
 	t.Fatalf("no association in %s", namespace)
 	return ""
+}
+
+// TestDemoStatePodIdentityAssociation keeps the demo's association servable: shop/recommender,
+// whose role exists and trusts EKS Pod Identity.
+func TestDemoStatePodIdentityAssociation(t *testing.T) {
+	st, err := awsstate.LoadState("../examples/demo/aws-state.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(st)
+	defer srv.Close()
+	cfg := callerConfig(srv, st.CallerAccount)
+	out, err := eksClient(cfg).ListPodIdentityAssociations(testContext(t), &eks.ListPodIdentityAssociationsInput{
+		ClusterName: aws.String("demo"), Namespace: aws.String("shop"), ServiceAccount: aws.String("recommender"),
+	})
+	if err != nil || len(out.Associations) != 1 {
+		t.Fatalf("list: %v %+v", err, out)
+	}
+	desc, err := eksClient(cfg).DescribePodIdentityAssociation(testContext(t), &eks.DescribePodIdentityAssociationInput{
+		ClusterName: aws.String("demo"), AssociationId: out.Associations[0].AssociationId,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := iamClient(cfg).GetRole(testContext(t), &iam.GetRoleInput{RoleName: aws.String("recommender")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(role.Role.Arn) != aws.ToString(desc.Association.RoleArn) ||
+		!strings.Contains(aws.ToString(role.Role.AssumeRolePolicyDocument), "pods.eks.amazonaws.com") {
+		t.Errorf("association role %s, GetRole %s %s", aws.ToString(desc.Association.RoleArn), aws.ToString(role.Role.Arn), aws.ToString(role.Role.AssumeRolePolicyDocument))
+	}
 }
