@@ -217,22 +217,23 @@ func TestAssumeRoleWithWebIdentityRefusals(t *testing.T) {
 	}
 	past := time.Now().Add(-time.Minute).Unix()
 	tests := map[string]struct {
-		roleARN, session, token string
-		duration                int32
-		wantCode                string
-		wantStatus              int
-		wantMessage             string // a regular expression when it starts with ^
+		roleARN        *string // nil: the app role
+		session, token string
+		duration       int32
+		wantCode       string
+		wantStatus     int
+		wantMessage    string // a regular expression when it starts with ^
 	}{
 		"a role ARN shorter than 20 characters": {
-			roleARN: "arn:aws:iam::1:r", wantCode: "ValidationError", wantStatus: 400,
+			roleARN: aws.String("arn:aws:iam::1:r"), wantCode: "ValidationError", wantStatus: 400,
 			wantMessage: "1 validation error detected: Value 'arn:aws:iam::1:r' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
 		},
 		"an empty role ARN": {
-			roleARN: "", wantCode: "ValidationError", wantStatus: 400,
+			roleARN: aws.String(""), wantCode: "ValidationError", wantStatus: 400,
 			wantMessage: "1 validation error detected: Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
 		},
 		"a malformed role ARN": {
-			roleARN: "arn:aws:iam::::1234567890:role/example", wantCode: "ValidationError", wantStatus: 400, wantMessage: "Request ARN is invalid",
+			roleARN: aws.String("arn:aws:iam::::1234567890:role/example"), wantCode: "ValidationError", wantStatus: 400, wantMessage: "Request ARN is invalid",
 		},
 		"a session name with a space": {
 			session: "probe 1", wantCode: "ValidationError", wantStatus: 400,
@@ -251,7 +252,7 @@ func TestAssumeRoleWithWebIdentityRefusals(t *testing.T) {
 			wantMessage: "1 validation error detected: Value '600' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
 		},
 		"two broken constraints are reported together": {
-			roleARN: "arn:aws:iam::1:r", duration: 50000, wantCode: "ValidationError", wantStatus: 400,
+			roleARN: aws.String("arn:aws:iam::1:r"), duration: 50000, wantCode: "ValidationError", wantStatus: 400,
 			wantMessage: "2 validation errors detected: Value 'arn:aws:iam::1:r' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; " +
 				"Value '50000' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
 		},
@@ -276,7 +277,7 @@ func TestAssumeRoleWithWebIdentityRefusals(t *testing.T) {
 			wantCode: "InvalidIdentityToken", wantStatus: 400, wantMessage: "No OpenIDConnect provider found in your account for https://127.0.0.1:1/id/NOPROVIDER",
 		},
 		"a role in an account that lacks the provider": {
-			roleARN: "arn:aws:iam::444455556666:role/app", wantCode: "InvalidIdentityToken", wantStatus: 400,
+			roleARN: aws.String("arn:aws:iam::444455556666:role/app"), wantCode: "InvalidIdentityToken", wantStatus: 400,
 			wantMessage: "No OpenIDConnect provider found in your account for " + w.issuer.URL(),
 		},
 		"a token without aud": {
@@ -302,8 +303,8 @@ func TestAssumeRoleWithWebIdentityRefusals(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			roleARN, session, token := appRole, "probe-1", good
-			if tc.roleARN != "" || strings.Contains(name, "empty role ARN") {
-				roleARN = tc.roleARN
+			if tc.roleARN != nil {
+				roleARN = *tc.roleARN
 			}
 			if tc.session != "" {
 				session = tc.session
