@@ -1,5 +1,6 @@
 // Package awsstate is the AWS state file: a YAML description of the part of AWS irsa-guard's
-// checks read (IAM roles and their trust policies, IAM OIDC providers, EKS clusters), per account.
+// checks read (IAM roles and their trust policies, IAM OIDC providers, EKS clusters and their Pod
+// Identity associations), per account.
 // `irsa-guard lint --aws-state` answers from it directly (awsfacts.StateSource), `aws-state export`
 // writes it from a real account, and the test fake (package fakeaws) serves it over AWS's wire
 // protocols. docs/aws-state.md documents the format.
@@ -47,6 +48,9 @@ type Cluster struct {
 	Region string `yaml:"region"`
 	// Issuer is the cluster's OIDC issuer URL (identity.oidc.issuer).
 	Issuer string `yaml:"issuer"`
+	// PodIdentityAssociations are served by eks:ListPodIdentityAssociations and
+	// eks:DescribePodIdentityAssociation.
+	PodIdentityAssociations []PodIdentityAssociation `yaml:"podIdentityAssociations,omitempty"`
 }
 
 // Account holds one account's IAM resources.
@@ -217,6 +221,9 @@ func (s *State) Normalize() error {
 			return fmt.Errorf("cluster %q: listed twice for account %s in %s", c.Name, c.Account, c.Region)
 		}
 		seen[c.Account+"/"+c.Region+"/"+c.Name] = true
+		if err := c.normalizePodIdentity(s.Partition); err != nil {
+			return err
+		}
 	}
 	for i, f := range s.Faults {
 		if err := f.Validate(); err != nil {

@@ -129,6 +129,8 @@ func FuzzParseState(f *testing.F) {
 	f.Add([]byte("callerAccount: \"111122223333\"\nfaults: [{latency: 1s, every: 2}]\n"))
 	f.Add([]byte("{\"callerAccount\":\"111122223333\",\"accounts\":{\"111122223333\":{\"roles\":[{\"name\":\"a\",\"trustPolicy\":\"{}\"}]}}}"))
 	f.Add([]byte("callerAccount: &a \"111122223333\"\npartition: *a\n"))
+	f.Add([]byte(podIdentityState))
+	f.Add([]byte("callerAccount: \"111122223333\"\nclusters: [{name: c, region: r, issuer: \"https://i\", podIdentityAssociations: [{namespace: n, serviceAccount: s.a, roleArn: \"arn:aws:iam::111122223333:role/r\", targetRoleArn: \"arn:aws:iam::111122223333:role/t\"}]}]\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		st, err := ParseState(b)
 		if err != nil {
@@ -146,6 +148,22 @@ func FuzzParseState(f *testing.F) {
 					t.Fatalf("accepted role %q without path or trust policy", r.Name)
 				}
 			}
+		}
+		for _, c := range st.Clusters {
+			seen := map[string]bool{}
+			for _, p := range c.PodIdentityAssociations {
+				if !associationIDRE.MatchString(p.AssociationID) || seen[p.Namespace+"/"+p.ServiceAccount] ||
+					(p.TargetRoleARN != "") != (p.ExternalID != "") || p.CreatedAt.IsZero() {
+					t.Fatalf("accepted association %+v", p)
+				}
+				if _, _, _, _, ok := ParseRoleARN(p.RoleARN); !ok {
+					t.Fatalf("accepted association role %q", p.RoleARN)
+				}
+				seen[p.Namespace+"/"+p.ServiceAccount] = true
+			}
+		}
+		if err := st.Normalize(); err != nil {
+			t.Fatalf("Normalize of an accepted state failed: %v", err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package fakeaws
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -32,6 +33,9 @@ type OIDCIssuerOptions struct {
 	// SeparateJWKSHost serves the JWKS from a second TLS server (https://localhost:PORT) with its
 	// own chain under the same root, like issuers whose keys live on a CDN.
 	SeparateJWKSHost bool
+	// Wrap, when set, wraps the issuer's handlers (both hosts), so a test can make the issuer
+	// misbehave: answer slowly, serve a huge or broken document, fail.
+	Wrap func(http.Handler) http.Handler
 }
 
 // OIDCIssuer is an HTTPS OpenID Connect issuer on 127.0.0.1 serving a discovery document and a
@@ -91,7 +95,7 @@ func NewOIDCIssuer(opts OIDCIssuerOptions) (*OIDCIssuer, error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+opts.Path+"/.well-known/openid-configuration", o.serveDiscovery)
-	if o.issuer, err = startTLS(ch, opts, mux); err != nil {
+	if o.issuer, err = startTLS(ch, opts, wrap(opts, mux)); err != nil {
 		return nil, err
 	}
 	o.url = "https://" + o.issuer.ln.Addr().String() + opts.Path
@@ -104,7 +108,7 @@ func NewOIDCIssuer(opts OIDCIssuerOptions) (*OIDCIssuer, error) {
 		}
 		jmux := http.NewServeMux()
 		jmux.HandleFunc("GET /keys", o.serveJWKS)
-		if o.jwks, err = startTLS(second, opts, jmux); err != nil {
+		if o.jwks, err = startTLS(second, opts, wrap(opts, jmux)); err != nil {
 			o.issuer.close()
 			return nil, err
 		}
@@ -114,6 +118,13 @@ func NewOIDCIssuer(opts OIDCIssuerOptions) (*OIDCIssuer, error) {
 		mux.HandleFunc("GET "+opts.Path+"/keys", o.serveJWKS)
 	}
 	return o, nil
+}
+
+func wrap(opts OIDCIssuerOptions, h http.Handler) http.Handler {
+	if opts.Wrap == nil {
+		return h
+	}
+	return opts.Wrap(h)
 }
 
 func startTLS(ch *chain, opts OIDCIssuerOptions, h http.Handler) (*tlsServer, error) {
@@ -269,4 +280,46 @@ func (o *OIDCIssuer) serveJWKS(w http.ResponseWriter, _ *http.Request) {
 func writeJSONBody(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// SignToken signs claims, exactly as given, into an RS256 JWT with the JWKS key and its kid in the
+// header, as a Kubernetes API server signs ServiceAccount tokens. Use ServiceAccountToken for a
+// token shaped like the TokenRequest API's.
+func (o *OIDCIssuer) SignToken(claims map[string]any) (string, error) {
+	header, err := json.Marshal(map[string]string{"alg": "RS256", "kid": o.keyID})
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encode token claims: %w", err)
+	}
+	input := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload)
+	digest := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, o.key, crypto.SHA256, digest[:])
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// ServiceAccountToken is a token for ServiceAccount namespace/name like the one the TokenRequest
+// API issues: iss is URL(), sub system:serviceaccount:NAMESPACE:NAME, aud the audiences (a list,
+// as Kubernetes writes it), iat and nbf now, exp now+ttl, and the kubernetes.io claim.
+func (o *OIDCIssuer) ServiceAccountToken(namespace, name string, ttl time.Duration, audiences ...string) (string, error) {
+	now := time.Now()
+	sum := sha256.Sum256([]byte(namespace + "/" + name))
+	uid := hex.EncodeToString(sum[:16])
+	return o.SignToken(map[string]any{
+		"iss": o.url,
+		"sub": "system:serviceaccount:" + namespace + ":" + name,
+		"aud": audiences,
+		"iat": now.Unix(),
+		"nbf": now.Unix(),
+		"exp": now.Add(ttl).Unix(),
+		"kubernetes.io": map[string]any{
+			"namespace":      namespace,
+			"serviceaccount": map[string]string{"name": name, "uid": uid[0:8] + "-" + uid[8:12] + "-" + uid[12:16] + "-" + uid[16:20] + "-" + uid[20:32]},
+		},
+	})
 }

@@ -36,16 +36,21 @@ type queryAction struct {
 	xmlns   string
 	version string
 	handle  queryHandler
+	// anonymous actions need no credentials: the model marks them "authtype": "none" (STS's
+	// AssumeRoleWithWebIdentity and AssumeRoleWithSAML, botocore data/sts/2011-06-15/service-2.json).
+	anonymous bool
 }
 
 func (s *Server) queryActions() map[string]queryAction {
+	const iamV, stsV = "2010-05-08", "2011-06-15"
 	return map[string]queryAction{
-		"GetRole":                    {iamXMLNS, "2010-05-08", s.getRole},
-		"GetOpenIDConnectProvider":   {iamXMLNS, "2010-05-08", s.getOIDCProvider},
-		"ListOpenIDConnectProviders": {iamXMLNS, "2010-05-08", s.listOIDCProviders},
-		"ListRoles":                  {iamXMLNS, "2010-05-08", s.listRoles},
-		"GetCallerIdentity":          {stsXMLNS, "2011-06-15", s.getCallerIdentity},
-		"AssumeRole":                 {stsXMLNS, "2011-06-15", s.assumeRole},
+		"GetRole":                    {xmlns: iamXMLNS, version: iamV, handle: s.getRole},
+		"GetOpenIDConnectProvider":   {xmlns: iamXMLNS, version: iamV, handle: s.getOIDCProvider},
+		"ListOpenIDConnectProviders": {xmlns: iamXMLNS, version: iamV, handle: s.listOIDCProviders},
+		"ListRoles":                  {xmlns: iamXMLNS, version: iamV, handle: s.listRoles},
+		"GetCallerIdentity":          {xmlns: stsXMLNS, version: stsV, handle: s.getCallerIdentity},
+		"AssumeRole":                 {xmlns: stsXMLNS, version: stsV, handle: s.assumeRole},
+		"AssumeRoleWithWebIdentity":  {xmlns: stsXMLNS, version: stsV, handle: s.assumeRoleWithWebIdentity, anonymous: true},
 	}
 }
 
@@ -82,17 +87,19 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Could not find operation %s for version %s", c.action, v))
 		return
 	}
-	akid, _, _ := accessKeyID(r)
-	if akid == "" {
-		c.fail(http.StatusForbidden, "Sender", "MissingAuthenticationToken", "Request is missing Authentication Token")
-		return
+	if !a.anonymous {
+		akid, _, _ := accessKeyID(r)
+		if akid == "" {
+			c.fail(http.StatusForbidden, "Sender", "MissingAuthenticationToken", "Request is missing Authentication Token")
+			return
+		}
+		caller, ok := s.whoami(c.st, akid)
+		if !ok {
+			c.fail(http.StatusForbidden, "Sender", "InvalidClientTokenId", "The security token included in the request is invalid.")
+			return
+		}
+		c.caller = caller
 	}
-	caller, ok := s.whoami(c.st, akid)
-	if !ok {
-		c.fail(http.StatusForbidden, "Sender", "InvalidClientTokenId", "The security token included in the request is invalid.")
-		return
-	}
-	c.caller = caller
 	if s.injectFault(w, r, c.action, func(code string) { c.failCode(code) }, c.malformed) {
 		return
 	}
@@ -192,6 +199,9 @@ func queryErrorFor(code, action, callerARN string) queryError {
 	case "Throttling":
 		return queryError{http.StatusBadRequest, "Sender", "Rate exceeded"}
 	case "AccessDenied":
+		if callerARN == "" { // an anonymous call, which STS refuses without naming a caller
+			return queryError{http.StatusForbidden, "Sender", "Not authorized to perform " + action}
+		}
 		return queryError{http.StatusForbidden, "Sender", fmt.Sprintf("User: %s is not authorized to perform: %s", callerARN, action)}
 	case "InvalidInput":
 		return queryError{http.StatusBadRequest, "Sender", "The request contains an invalid input parameter."}

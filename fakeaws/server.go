@@ -2,6 +2,7 @@ package fakeaws
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -36,9 +37,12 @@ type Server struct {
 	state    *awsstate.State
 	faults   []faultState
 	calls    map[string]int
-	sessions map[string]identity // access key ids issued by AssumeRole
+	sessions map[string]identity // access key ids issued by AssumeRole and AssumeRoleWithWebIdentity
 	serial   int
 	done     chan struct{}
+
+	issuerRoots   *x509.CertPool // AssumeRoleWithWebIdentity's trusted CAs; nil is the system roots
+	issuerTimeout time.Duration  // 0 is defaultIssuerTimeout
 }
 
 // identity is who a request acts as, derived from its access key id.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/irsa-guard/irsa-guard/awsstate"
 )
 
 func (s *Server) getCallerIdentity(c *queryCall) {
@@ -19,9 +21,6 @@ func (s *Server) getCallerIdentity(c *queryCall) {
 		Account string
 	}{c.caller.arn, c.caller.userID, c.caller.account})
 }
-
-// roleARNRE is the shape STS accepts for RoleArn.
-var roleARNRE = regexp.MustCompile(`^arn:([a-z-]+):iam::([0-9]{12}):role(/|/[\x21-\x7E]*/)([\w+=,.@-]{1,64})$`)
 
 // sessionNameRE is STS's RoleSessionName rule.
 var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
@@ -34,8 +33,8 @@ var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 func (s *Server) assumeRole(c *queryCall) {
 	roleARN := c.params("RoleArn")
 	session := c.params("RoleSessionName")
-	m := roleARNRE.FindStringSubmatch(roleARN)
-	if m == nil {
+	partition, account, path, name, ok := awsstate.ParseRoleARN(roleARN)
+	if !ok {
 		c.fail(http.StatusBadRequest, "Sender", "ValidationError", "Request ARN is invalid")
 		return
 	}
@@ -44,7 +43,6 @@ func (s *Server) assumeRole(c *queryCall) {
 			fmt.Sprintf("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", session))
 		return
 	}
-	partition, account, path, name := m[1], m[2], m[3], m[4]
 	denied := func() {
 		c.fail(http.StatusForbidden, "Sender", "AccessDenied",
 			fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.caller.arn, roleARN))
@@ -69,41 +67,49 @@ func (s *Server) assumeRole(c *queryCall) {
 		}
 		duration = n
 	}
+	creds, user := s.issueSession(partition, account, role, roleARN, session, duration)
+	c.respond(struct {
+		Credentials      stsCredentials
+		AssumedRoleUser  assumedRoleUser
+		PackedPolicySize int
+	}{Credentials: creds, AssumedRoleUser: user})
+}
+
+// stsCredentials is STS's <Credentials> element.
+type stsCredentials struct {
+	AccessKeyId     string //nolint:revive // AWS's element name
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      string
+}
+
+// assumedRoleUser is STS's <AssumedRoleUser> element.
+type assumedRoleUser struct {
+	Arn           string
+	AssumedRoleId string //nolint:revive // AWS's element name
+}
+
+// issueSession makes temporary ASIA credentials for a role session and remembers them, so that
+// IAM and STS calls signed with them act as the role's account.
+func (s *Server) issueSession(partition, account string, role *awsstate.Role, roleARN, session string, duration int64) (stsCredentials, assumedRoleUser) {
 	serial := s.nextSerial()
 	sum := sha1.Sum([]byte(fmt.Sprintf("%s/%s/%d", roleARN, session, serial))) //nolint:gosec // an id generator, not security
 	akid := "ASIA" + base32.StdEncoding.EncodeToString(sum[:])[:16]
-	rid := roleID(roleARN)
 	assumed := identity{
 		account: account,
 		arn:     fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, role.Name, session),
-		userID:  rid + ":" + session,
+		userID:  roleID(roleARN) + ":" + session,
 	}
 	s.mu.Lock()
 	s.sessions[akid] = assumed
 	s.mu.Unlock()
-	type creds struct {
-		AccessKeyId     string //nolint:revive // AWS's element name
-		SecretAccessKey string
-		SessionToken    string
-		Expiration      string
-	}
-	type user struct {
-		Arn           string
-		AssumedRoleId string //nolint:revive // AWS's element name
-	}
-	c.respond(struct {
-		Credentials      creds
-		AssumedRoleUser  user
-		PackedPolicySize int
-	}{
-		Credentials: creds{
+	return stsCredentials{
 			AccessKeyId:     akid,
 			SecretAccessKey: "fake-session-secret-" + strconv.Itoa(serial),
 			SessionToken:    "FwoGZXIvYXdzEFAKE" + strings.Repeat("x", 32) + strconv.Itoa(serial),
 			Expiration:      awsTime(time.Now().Add(time.Duration(duration) * time.Second)),
 		},
-		AssumedRoleUser: user{Arn: assumed.arn, AssumedRoleId: assumed.userID},
-	})
+		assumedRoleUser{Arn: assumed.arn, AssumedRoleId: assumed.userID}
 }
 
 // trustsCaller reports whether an Allow statement for sts:AssumeRole names the caller as an AWS

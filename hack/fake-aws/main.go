@@ -2,7 +2,7 @@
 // that speak AWS's wire protocols, for the demo and for development. It is test tooling: the
 // irsa-guard binary never contains the fake (go list -deps ./cmd/irsa-guard does not list fakeaws).
 //
-// Usage: fake-aws --state FILE [--listen 127.0.0.1:0] [--oidc-issuer] [--oidc-ca-file FILE]
+// Usage: fake-aws --state FILE [--listen 127.0.0.1:0] [--oidc-issuer] [--oidc-ca-file FILE] [--trusted-ca-file FILE]
 //
 // The first lines of stdout are KEY=value environment variables that point the AWS SDK and CLI at
 // it, then an empty line; everything else goes to stderr. Stop it with Ctrl-C or SIGTERM. Faults can
@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +31,7 @@ type fakeAWSOptions struct {
 	listen     string
 	oidcIssuer bool
 	oidcCAFile string
+	trustedCAs string
 }
 
 // usageError is bad input: exit status 2.
@@ -61,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
 	fs.BoolVar(&o.oidcIssuer, "oidc-issuer", false, "also start an HTTPS OIDC issuer and register its provider in the caller's account")
 	fs.StringVar(&o.oidcCAFile, "oidc-ca-file", "", "where to write the OIDC issuer's root CA (default: a temporary file)")
+	fs.StringVar(&o.trustedCAs, "trusted-ca-file", "", "PEM CAs that play AWS's trusted CAs when AssumeRoleWithWebIdentity fetches an issuer's keys (default: the system roots; other issuers need their thumbprint)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -96,10 +99,15 @@ func runFakeAWS(ctx context.Context, o fakeAWSOptions, stdout, stderr io.Writer)
 			[2]string{"IRSA_GUARD_FAKE_OIDC_THUMBPRINT", issuer.Thumbprint()},
 			[2]string{"IRSA_GUARD_FAKE_OIDC_CA_FILE", caFile})
 	}
+	roots, err := readCAFile(o.trustedCAs)
+	if err != nil {
+		return usageError{err}
+	}
 	srv, err := fakeaws.Listen(o.listen, state)
 	if err != nil {
 		return usageError{err}
 	}
+	srv.SetIssuerRoots(roots)
 	region := "us-east-1"
 	if len(state.Clusters) > 0 {
 		region = state.Clusters[0].Region
@@ -164,4 +172,20 @@ func writeCAFile(path string, pemBytes []byte) (string, error) {
 		return "", fmt.Errorf("write OIDC CA to %s: %w", path, err)
 	}
 	return filepath.Clean(path), nil
+}
+
+// readCAFile reads a PEM bundle into a pool; "" is nil, the system roots.
+func readCAFile(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--trusted-ca-file %s holds no PEM certificate", path)
+	}
+	return pool, nil
 }

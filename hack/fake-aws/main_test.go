@@ -15,6 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/irsa-guard/irsa-guard/fakeaws"
 )
 
 // TestFakeAWSPrintsEnvThatTheSDKUses runs the command as a script would: read the env lines,
@@ -97,6 +100,14 @@ func TestFakeAWSRefusals(t *testing.T) {
 			args:    []string{"--state", "main_test.go"},
 			wantErr: "AWS state main_test.go: decode: yaml:",
 		},
+		"a trusted CA file without certificates": {
+			args:    []string{"--state", "../../examples/demo/aws-state.yaml", "--trusted-ca-file", "main.go"},
+			wantErr: "--trusted-ca-file main.go holds no PEM certificate",
+		},
+		"a trusted CA file that does not exist": {
+			args:    []string{"--state", "../../examples/demo/aws-state.yaml", "--trusted-ca-file", "nope.pem"},
+			wantErr: "--trusted-ca-file: open nope.pem:",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -105,5 +116,66 @@ func TestFakeAWSRefusals(t *testing.T) {
 				t.Errorf("error = %v, want a usage error starting with %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestTrustedCAFileMakesAnIssuerPubliclyTrusted: with the issuer's CA passed as a trusted CA, a
+// provider whose thumbprint does not match still verifies tokens, as IAM does for issuers whose
+// chain its CA library trusts.
+func TestTrustedCAFileMakesAnIssuerPubliclyTrusted(t *testing.T) {
+	issuer, err := fakeaws.NewOIDCIssuer(fakeaws.OIDCIssuerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	dir := t.TempDir()
+	caFile, statePath := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "state.yaml")
+	hostPath := strings.TrimPrefix(issuer.URL(), "https://")
+	state := `callerAccount: "111122223333"
+accounts:
+  "111122223333":
+    oidcProviders:
+      - {url: "` + issuer.URL() + `", clientIDs: [sts.amazonaws.com], thumbprints: [` + strings.Repeat("0", 40) + `]}
+    roles:
+      - name: app
+        trustPolicy: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: sts:AssumeRoleWithWebIdentity,
+          Principal: {Federated: "arn:aws:iam::111122223333:oidc-provider/` + hostPath + `"}}]}
+`
+	if err := os.WriteFile(caFile, issuer.RootPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(statePath, []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--state", statePath, "--trusted-ca-file", caFile}, pw, io.Discard)
+		_ = pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	endpoint := ""
+	for sc.Scan() && sc.Text() != "" {
+		if v, ok := strings.CutPrefix(sc.Text(), "AWS_ENDPOINT_URL_STS="); ok {
+			endpoint = v
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	tok, err := issuer.ServiceAccountToken("shop", "app", time.Hour, "sts.amazonaws.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := sts.New(sts.Options{Region: "us-west-2", BaseEndpoint: aws.String(endpoint), Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
+	_, err = client.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String("arn:aws:iam::111122223333:role/app"), RoleSessionName: aws.String("probe"), WebIdentityToken: aws.String(tok),
+	})
+	if err != nil {
+		t.Errorf("AssumeRoleWithWebIdentity with the issuer's CA trusted: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
 	}
 }
