@@ -40,7 +40,7 @@ func Classify(err error) Reason {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch code := apiErr.ErrorCode(); {
-		case code == "NoSuchEntity" || code == "NoSuchEntityException":
+		case code == "NoSuchEntity" || code == "NoSuchEntityException" || code == "ResourceNotFoundException":
 			return ReasonNotFound
 		case retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool(),
 			strings.Contains(code, "Throttl"), code == "RequestLimitExceeded", code == "TooManyRequestsException":

@@ -60,7 +60,7 @@ func (v *SDK) IdentityFacts(ctx context.Context, id validators.Identity) validat
 	})
 	wg.Wait()
 
-	log := logr.FromContextOrDiscard(ctx).WithValues("roleARN", id.RoleARN, "providerARN", providerARN)
+	log := v.log(ctx).WithValues("roleARN", id.RoleARN, "providerARN", providerARN)
 	facts.Role, facts.RoleNotFound = settle(log, &facts, "role", via, role)
 	facts.Provider, facts.ProviderNotFound = settle(log, &facts, "OIDC provider", via, provider)
 	if facts.Provider != nil && !v.opts.SkipThumbprint {
@@ -91,3 +91,6 @@ func settle[V any](log logr.Logger, facts *validators.AWSFacts, what, via string
 	facts.Unverified = append(facts.Unverified, validators.Unverified{What: what, Reason: reason})
 	return nil, false
 }
+
+// log is the caller's logger.
+func (v *SDK) log(ctx context.Context) logr.Logger { return logr.FromContextOrDiscard(ctx) }

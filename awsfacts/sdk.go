@@ -100,8 +100,9 @@ type SDK struct {
 	roles     *cache[*validators.RoleFacts]
 	providers *cache[*validators.ProviderFacts]
 	thumbs    *cache[*validators.ChainFacts]
-	self      *cache[identity]
-	issuers   *cache[string]
+	self         *cache[identity]
+	issuers      *cache[string]
+	associations *cache[*validators.PodIdentityAssociation]
 
 	mu      sync.Mutex
 	readers map[string]*iam.Client // per account, built on first use
@@ -151,5 +152,6 @@ func NewSDK(cfg aws.Config, opts Options) (*SDK, error) {
 	v.thumbs = newCache[*validators.ChainFacts]("thumbprint", cc, opts.Clock, m)
 	v.self = newCache[identity]("account", cc, opts.Clock, m)
 	v.issuers = newCache[string]("cluster", cc, opts.Clock, m)
+	v.associations = newCache[*validators.PodIdentityAssociation]("pod-identity", cc, opts.Clock, m)
 	return v, nil
 }

@@ -21,6 +21,9 @@ type Source interface {
 	CallerAccount(ctx context.Context) (partition, account string, err error)
 	// ClusterIssuer is the OIDC issuer of the named EKS cluster (eks:DescribeCluster).
 	ClusterIssuer(ctx context.Context, cluster string) (string, error)
+	// PodIdentity is a ServiceAccount's EKS Pod Identity association in the named cluster and what
+	// IAM holds about its role.
+	PodIdentity(ctx context.Context, cluster, namespace, serviceAccount string) validators.PodIdentityFacts
 }
 
 var (

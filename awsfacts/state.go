@@ -115,6 +115,43 @@ func orNone(names []string) string {
 	return strings.Join(names, ", ")
 }
 
+// PodIdentity answers from the associations listed under the state's cluster.
+func (s *StateSource) PodIdentity(_ context.Context, cluster, namespace, serviceAccount string) validators.PodIdentityFacts {
+	facts := validators.PodIdentityFacts{Now: s.clock(), Cluster: cluster}
+	var found bool
+	for _, c := range s.state.Clusters {
+		if c.Name != cluster {
+			continue
+		}
+		found = true
+		for _, a := range c.PodIdentityAssociations {
+			if a.Namespace == namespace && a.ServiceAccount == serviceAccount {
+				facts.Association = &validators.PodIdentityAssociation{ID: a.AssociationID, RoleARN: a.RoleARN,
+					TargetRoleARN: a.TargetRoleARN, DisableSessionTags: a.DisableSessionTags}
+			}
+		}
+	}
+	if !found {
+		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "EKS Pod Identity association",
+			Reason: fmt.Sprintf("EKS cluster %s not found; check cluster.name and cluster.region", validators.Quote(cluster, 40))})
+		return facts
+	}
+	if facts.Association == nil {
+		return facts
+	}
+	ref, err := validators.ParseRoleARN(facts.Association.RoleARN)
+	if err != nil {
+		return facts
+	}
+	if why := s.access(ref); why != "" {
+		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "Pod Identity role", Reason: why})
+		return facts
+	}
+	facts.Role = s.roles[ref.Account][strings.ToLower(ref.Name)]
+	facts.RoleNotFound = facts.Role == nil
+	return facts
+}
+
 // PolicySource stands for one trust policy given on the command line (lint --trust-policy): every
 // role named by a ServiceAccount exists, under exactly that ARN, with this trust policy. Nothing
 // else about AWS is known, so only the trust checks (IRSA030-036) have anything to say.
@@ -152,6 +189,11 @@ func (p *PolicySource) IdentityFacts(_ context.Context, id validators.Identity) 
 // CallerAccount is not known for a policy file.
 func (p *PolicySource) CallerAccount(context.Context) (string, string, error) {
 	return "", "", fmt.Errorf("no AWS account is known when checking a trust policy file; set --account and --partition")
+}
+
+// PodIdentity: no association is known for a policy file.
+func (p *PolicySource) PodIdentity(_ context.Context, cluster, _, _ string) validators.PodIdentityFacts {
+	return validators.PodIdentityFacts{Cluster: cluster}
 }
 
 // ClusterIssuer is not known for a policy file.

@@ -40,6 +40,10 @@ type source struct {
 	asked    atomic.Int32
 	delay    time.Duration
 	clock    func() time.Time
+	// associations are EKS Pod Identity associations by namespace/name, with podIdentityRole
+	// the role every association uses (nil: not found).
+	associations    map[string]*validators.PodIdentityAssociation
+	podIdentityRole *validators.RoleFacts
 }
 
 func newSource(trust validators.TrustDocument) *source {
@@ -64,6 +68,15 @@ func (s *source) CallerAccount(context.Context) (string, string, error) {
 	return "aws-cn", account, nil
 }
 func (s *source) ClusterIssuer(context.Context, string) (string, error) { return issuer, nil }
+func (s *source) PodIdentity(_ context.Context, cluster, namespace, name string) validators.PodIdentityFacts {
+	f := validators.PodIdentityFacts{Now: s.clock(), Cluster: cluster}
+	if a, ok := s.associations[namespace+"/"+name]; ok {
+		f.Association = a
+		f.Role = s.podIdentityRole
+		f.RoleNotFound = s.podIdentityRole == nil
+	}
+	return f
+}
 
 // cluster is a Cluster with fixed answers.
 type cluster struct {
@@ -267,5 +280,57 @@ func TestAWSChecksAnswerWithinTheDeadline(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Check != validators.CheckCouldNotVerify || !strings.Contains(got[0].Message, "did not finish") {
 		t.Errorf("findings = %v, want one IRSA090 that the AWS checks did not finish", got)
+	}
+}
+
+// TestPodIdentityTakesPrecedence: with the cluster's name configured, a ServiceAccount with an EKS
+// Pod Identity association is reviewed for its association, never for its role-arn: the documented
+// migration (trust moved to pods.eks.amazonaws.com, annotation left in place, even a broken one)
+// is never denied.
+func TestPodIdentityTakesPrecedence(t *testing.T) {
+	piTrust := validators.ParseTrustDocument(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`)
+	migrated := serviceAccount(map[string]string{validators.AnnotationRoleARN: "arn:aws:iam::::1234567890:role/old"})
+	tests := map[string]struct {
+		subject Subject
+		role    *validators.RoleFacts
+		want    []string
+	}{
+		"a migrated ServiceAccount gets a note that its annotation is ignored, and its association is checked": {
+			subject: Subject{Stage: StageAdmission, ServiceAccount: migrated},
+			role:    &validators.RoleFacts{ARN: "arn:aws:iam::111122223333:role/cart-pi", Trust: piTrust},
+			want:    []string{"IRSA062/info ServiceAccount shop/cart"},
+		},
+		"an association whose role trusts IRSA, not Pod Identity": {
+			subject: Subject{Stage: StageAdmission, ServiceAccount: migrated},
+			role:    &validators.RoleFacts{ARN: "arn:aws:iam::111122223333:role/cart-pi", Trust: trustFor("shop", "cart")},
+			want:    []string{"IRSA062/info ServiceAccount shop/cart", "IRSA061/error ServiceAccount shop/cart"},
+		},
+		"before admission its pods are predicted to get Pod Identity credentials": {
+			subject: Subject{Stage: StageManifest, Pod: uninjectedPod()},
+			role:    &validators.RoleFacts{ARN: "arn:aws:iam::111122223333:role/cart-pi", Trust: piTrust},
+			want:    []string{"IRSA062/info Pod shop/cart-1"},
+		},
+		"an association whose role is gone": {
+			subject: Subject{Stage: StageAdmission, ServiceAccount: migrated},
+			want:    []string{"IRSA062/info ServiceAccount shop/cart", "IRSA060/error ServiceAccount shop/cart"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Cluster.Name = "prod"
+			src := newSource(trustFor("shop", "cart"))
+			src.associations = map[string]*validators.PodIdentityAssociation{"shop/cart": {ID: "a-abcdefghijklmnopq", RoleARN: "arn:aws:iam::111122223333:role/cart-pi"}}
+			src.podIdentityRole = tc.role
+			c := &cluster{serviceAccounts: map[string]*corev1.ServiceAccount{"shop/cart": migrated}, namespaces: map[string]map[string]string{"shop": {}},
+				webhooks: []admissionregistrationv1.MutatingWebhookConfiguration{eksWebhook()}, webhooksKnown: true}
+			got := ids(New(cfg, Options{Facts: src, Cluster: c, Issuer: issuer, Clock: func() time.Time { return now }}).Review(context.Background(), tc.subject))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("findings = %q, want %q", got, tc.want)
+			}
+			if src.asked.Load() != 0 {
+				t.Errorf("the role-arn's IAM role was looked up %d times; it is ignored", src.asked.Load())
+			}
+		})
 	}
 }

@@ -24,9 +24,18 @@ func (e *Engine) reviewServiceAccount(ctx context.Context, stage Stage, sa *core
 }
 
 // serviceAccountFindings is what a ServiceAccount itself says and what AWS says about its role:
-// the part of a ServiceAccount's review that its pods share.
+// the part of a ServiceAccount's review that its pods share. A ServiceAccount with an EKS Pod
+// Identity association is reviewed for that instead: pod-identity-webhook then injects container
+// credentials, which the SDKs use, and EKS documents that the role-arn annotation is ignored
+// (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html), so nothing about the
+// annotation may deny it.
 func (e *Engine) serviceAccountFindings(ctx context.Context, sa *corev1.ServiceAccount, settings validators.WebhookSettings) []validators.Finding {
 	out := validators.CheckServiceAccount(sa, settings)
+	if pi, ok := e.podIdentity(ctx, sa); ok && pi.HasAssociation() {
+		return append(ignoreIRSA(sa, out, pi), e.podIdentityFindings(sa, pi)...)
+	} else if ok {
+		out = append(out, validators.CheckPodIdentityAssociation(validators.ServiceAccountObject(sa), pi)...)
+	}
 	if !usesIRSA(sa) {
 		return out
 	}
@@ -62,7 +71,8 @@ func (e *Engine) reviewPod(ctx context.Context, s Subject) []validators.Finding 
 	sa, saKnown := e.serviceAccount(ctx, pod.Namespace, ServiceAccountName(pod))
 	checked := pod
 	if s.Stage == StageManifest && saKnown {
-		checked, _ = validators.PredictInjection(pod, sa, settings, false)
+		pi, _ := e.podIdentity(ctx, sa)
+		checked, _ = validators.PredictInjection(pod, sa, settings, pi.HasAssociation())
 	}
 	if !saKnown {
 		sa = nil
@@ -73,13 +83,61 @@ func (e *Engine) reviewPod(ctx context.Context, s Subject) []validators.Finding 
 		return out
 	}
 	if hasCheck(pf, validators.CheckRoleARNIgnored) {
-		return out // EKS Pod Identity credentials: the role-arn does not matter to this pod
+		// EKS Pod Identity credentials: the role-arn does not matter to this pod, its association does.
+		if pi, ok := e.podIdentity(ctx, sa); ok {
+			out = append(out, e.podIdentityFindings(sa, pi)...)
+		}
+		return out
 	}
 	out = append(out, e.serviceAccountFindings(ctx, sa, settings)...)
 	if s.Stage != StageManifest {
 		target := validators.InjectionTarget{Object: obj.WithContainer("").WithField(""), PodLabels: pod.Labels, IsPod: true}
 		target.NamespaceLabels, target.NamespaceKnown = e.namespaceLabels(ctx, pod.Namespace)
 		out = append(out, e.webhookFindings(ctx, target)...)
+	}
+	return out
+}
+
+// podIdentity is the ServiceAccount's EKS Pod Identity association; ok is false when it cannot be
+// asked (no cluster name configured, or no AWS).
+func (e *Engine) podIdentity(ctx context.Context, sa *corev1.ServiceAccount) (validators.PodIdentityFacts, bool) {
+	if e.facts == nil || e.cluster.Name == "" {
+		return validators.PodIdentityFacts{}, false
+	}
+	return e.facts.PodIdentity(ctx, e.cluster.Name, sa.Namespace, sa.Name), true
+}
+
+// podIdentityFindings checks a ServiceAccount's association: its role exists (IRSA060), and
+// trusts EKS Pod Identity (IRSA061).
+func (e *Engine) podIdentityFindings(sa *corev1.ServiceAccount, pi validators.PodIdentityFacts) []validators.Finding {
+	obj := validators.ServiceAccountObject(sa)
+	out := validators.CheckPodIdentityAssociation(obj, pi)
+	if pi.Role != nil {
+		out = append(out, validators.CheckPodIdentityRoleTrust(obj, pi, sa.Namespace, sa.Name)...)
+	}
+	return out
+}
+
+// ignoreIRSA replaces what a ServiceAccount's IRSA annotations would mean by one note that they are
+// ignored (IRSA062): the role-arn and audience findings go, and a mistyped IRSA key is at most
+// info. Findings about values pod-identity-webhook also uses for Pod Identity credentials (token
+// expiration, regional STS) stay.
+func ignoreIRSA(sa *corev1.ServiceAccount, fs []validators.Finding, pi validators.PodIdentityFacts) []validators.Finding {
+	var out []validators.Finding
+	for _, f := range fs {
+		switch {
+		case f.Check == validators.CheckRoleARNInvalid,
+			f.Object.Field == validators.AnnotationField(validators.AnnotationAudience):
+			continue
+		case f.Check == validators.CheckAnnotationKeyTypo:
+			f = f.WithSeverity(validators.SeverityInfo)
+		}
+		out = append(out, f)
+	}
+	if _, has := sa.Annotations[validators.AnnotationRoleARN]; has {
+		out = append(out, validators.NewFinding(validators.CheckRoleARNIgnored,
+			validators.ServiceAccountObject(sa).WithField(validators.AnnotationField(validators.AnnotationRoleARN)),
+			"role-arn is ignored: EKS Pod Identity association "+validators.Quote(pi.Association.ID, 24)+" gives its pods their role"))
 	}
 	return out
 }

@@ -127,6 +127,9 @@ func (f factsFunc) CallerAccount(context.Context) (string, string, error) {
 	return "aws", "111122223333", nil
 }
 func (f factsFunc) ClusterIssuer(context.Context, string) (string, error) { return issuer, nil }
+func (f factsFunc) PodIdentity(_ context.Context, cluster, _, _ string) validators.PodIdentityFacts {
+	return validators.PodIdentityFacts{Cluster: cluster}
+}
 
 // goodFacts is what AWS says about a healthy setup for shop/cart.
 func goodFacts(_ context.Context, id validators.Identity) validators.AWSFacts {
