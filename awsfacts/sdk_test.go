@@ -64,7 +64,7 @@ func TestVerifyFindings(t *testing.T) {
 				s.Accounts[ownAccount].OIDCProviders[0].Thumbprints = []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}
 			},
 			want:        []string{"IRSA022/warning"},
-			wantMessage: "public CA: AWS likely ignores them",
+			wantMessage: "public CA: AWS ignores them",
 		},
 		"a stale thumbprint on a private chain is an error": {
 			roleARN: "arn:aws:iam::111122223333:role/app",

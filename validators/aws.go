@@ -152,23 +152,35 @@ func checkProvider(id Identity, f AWSFacts) []Finding {
 	return propagating(out, "OIDC provider", f.Provider.CreateDate, f.Now)
 }
 
-// thumbprintFinding is a warning where AWS checks the jwks host against its trusted CA library
-// instead of the thumbprint (a publicly trusted chain in the commercial partition, per the
-// current IAM API reference), and an error where the thumbprint is what STS relies on.
+// thumbprintFinding reports a provider whose thumbprints do not match the jwks_uri host's chain.
+// IAM documents that when that chain is signed by a CA AWS trusts, the thumbprint is not used
+// ("only then we secure communication using the thumbprints"): in the commercial partition
+// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateOpenIDConnectProviderThumbprint.html)
+// and in China (https://docs.amazonaws.cn/en_us/IAM/latest/APIReference/API_UpdateOpenIDConnectProviderThumbprint.html).
+// So a mismatch on a publicly trusted chain is a warning; where the partition's documentation says
+// nothing, irsa-guard cannot tell and says so, still as a warning, never an error. Only a chain no
+// public CA signs makes STS rely on the thumbprint: then the mismatch is certain to fail.
 func thumbprintFinding(id Identity, f AWSFacts, c *ChainFacts) Finding {
 	fix := fmt.Sprintf("Run aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn %s --thumbprint-list %s.", f.Provider.ARN, c.Thumbprint)
-	if c.PubliclyTrusted && f.Partition == "aws" {
+	switch {
+	case c.PubliclyTrusted && thumbprintIgnoredOnPublicChains(f.Partition):
 		return NewFinding(CheckProviderThumbprint, id.Object,
-			fmt.Sprintf("thumbprints do not match %s (public CA: AWS likely ignores them)", c.Host)).
+			fmt.Sprintf("thumbprints do not match %s (public CA: AWS ignores them)", c.Host)).
+			WithSeverity(SeverityWarning).WithPredictedError("").WithFix(fix)
+	case c.PubliclyTrusted:
+		return NewFinding(CheckProviderThumbprint, id.Object,
+			fmt.Sprintf("thumbprints do not match %s (public CA; could not verify %s ignores them)", c.Host, f.Partition)).
 			WithSeverity(SeverityWarning).WithFix(fix)
 	}
-	why := "private CA: STS will reject tokens"
-	if c.PubliclyTrusted {
-		why = f.Partition + " may check thumbprints, STS may reject"
-	}
 	return NewFinding(CheckProviderThumbprint, id.Object,
-		fmt.Sprintf("thumbprints do not match %s (%s)", c.Host, why)).
+		fmt.Sprintf("thumbprints do not match %s (private CA: STS will reject tokens)", c.Host)).
 		WithSeverity(SeverityError).WithFix(fix)
+}
+
+// thumbprintIgnoredOnPublicChains reports the partitions whose IAM documentation says thumbprints
+// are not used for a chain signed by a CA AWS trusts (see thumbprintFinding).
+func thumbprintIgnoredOnPublicChains(partition string) bool {
+	return partition == "aws" || partition == "aws-cn"
 }
 
 // propagating downgrades error findings about an object created within PropagationWindow of

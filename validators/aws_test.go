@@ -61,7 +61,7 @@ func TestCheckAWS(t *testing.T) {
 		},
 		"a thumbprint mismatch on a public chain in aws is a warning": {
 			edit: func(f *AWSFacts) { f.Chain.Thumbprint = "0000000000000000000000000000000000000000" },
-			want: []string{"IRSA022/warning"}, wantMessage: "(public CA: AWS likely ignores them)",
+			want: []string{"IRSA022/warning"}, wantMessage: "(public CA: AWS ignores them)",
 		},
 		"a thumbprint mismatch on a private chain is an error": {
 			edit: func(f *AWSFacts) {
@@ -69,11 +69,23 @@ func TestCheckAWS(t *testing.T) {
 			},
 			want: []string{"IRSA022/error"}, wantMessage: "(private CA: STS will reject tokens)",
 		},
-		"a thumbprint mismatch in aws-cn is an error even on a public chain": {
+		"a thumbprint mismatch on a public chain in aws-cn is a warning: the China IAM reference documents it": {
 			edit: func(f *AWSFacts) {
 				f.Chain.Thumbprint, f.Partition = "0000000000000000000000000000000000000000", "aws-cn"
 			},
-			want: []string{"IRSA022/error"}, wantMessage: "(aws-cn may check thumbprints, STS may reject)",
+			want: []string{"IRSA022/warning"}, wantMessage: "(public CA: AWS ignores them)",
+		},
+		"a thumbprint mismatch on a public chain where nothing is documented could not be verified, still a warning": {
+			edit: func(f *AWSFacts) {
+				f.Chain.Thumbprint, f.Partition = "0000000000000000000000000000000000000000", "aws-iso"
+			},
+			want: []string{"IRSA022/warning"}, wantMessage: "(public CA; could not verify aws-iso ignores them)",
+		},
+		"a thumbprint mismatch on a private chain is an error in every partition": {
+			edit: func(f *AWSFacts) {
+				f.Chain.Thumbprint, f.Chain.PubliclyTrusted, f.Partition = "0000000000000000000000000000000000000000", false, "aws-cn"
+			},
+			want: []string{"IRSA022/error"}, wantMessage: "(private CA: STS will reject tokens)",
 		},
 		"a provider created 30s ago without the audience may still be propagating": {
 			edit: func(f *AWSFacts) {
