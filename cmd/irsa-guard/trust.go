@@ -92,7 +92,11 @@ func runTrustExplain(stdin io.Reader, out io.Writer, o trustExplainOptions) erro
 		return usageErrorf("--policy %s is not a valid IAM policy: %w", o.policyFile, err)
 	}
 	rep := validators.EvaluateTrust(obj, policy, req)
-	exp := trustExplanation{Result: rep.Result, Findings: rep.Findings, Notes: policy.Notes,
+	var notes []string
+	for _, n := range policy.Notes {
+		notes = append(notes, n.String())
+	}
+	exp := trustExplanation{Result: rep.Result, Findings: rep.Findings, Notes: notes,
 		Request: explainedRequest{Action: rep.Request.Action, Principal: rep.Request.Principal, Context: rep.Request.Context}}
 	if o.output == "json" {
 		enc := json.NewEncoder(out)
