@@ -30,6 +30,10 @@ const (
 	CheckPodRoleARNDiffers    CheckID = "IRSA045"
 	CheckWebhookMissing       CheckID = "IRSA050"
 	CheckWebhookCannotInject  CheckID = "IRSA051"
+	CheckTrustRejected        CheckID = "IRSA036"
+	CheckTrustLiteral         CheckID = "IRSA037"
+	CheckTrustTimeWindow      CheckID = "IRSA038"
+	CheckTrustUndetermined    CheckID = "IRSA039"
 )
 
 // The exact STS error strings a pod would see, as AWS's troubleshooting article quotes them
@@ -43,6 +47,11 @@ const (
 	STSNotAuthorized      = "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"
 	// NoSTSCall stands for "the SDK never calls STS": the pod silently uses other credentials.
 	NoSTSCall = "none: the SDK silently uses other credentials (node role via IMDS, or static keys)"
+	// IAMMalformedPolicy is what IAM answers when a trust policy is written (CreateRole,
+	// UpdateAssumeRolePolicy) with an element a role trust policy cannot have, e.g.
+	// "MalformedPolicyDocument: Has prohibited field Resource"
+	// (https://github.com/kubernetes-sigs/external-dns/issues/3085).
+	IAMMalformedPolicy = "MalformedPolicyDocument (from IAM when the trust policy is written)"
 )
 
 // CheckInfo is a catalog entry: what a check means and what to do about it.
@@ -102,4 +111,13 @@ var Catalog = map[CheckID]CheckInfo{
 		"Restore the pod-identity-webhook MutatingWebhookConfiguration (EKS manages it; self-managed clusters must install amazon-eks-pod-identity-webhook)."},
 	CheckWebhookCannotInject: {CheckWebhookCannotInject, "pod-identity-webhook exists but cannot inject into this pod", SeverityError, NoSTSCall,
 		"Fix the pod-identity-webhook configuration: a pods CREATE rule, a caBundle, and selectors that include this namespace."},
+	// IRSA036's finding predicts IAMMalformedPolicy; the catalog's predicted errors are the pod's.
+	CheckTrustRejected: {CheckTrustRejected, "trust policy has an element IAM rejects when the policy is written", SeverityError, "",
+		"Remove the element: a role trust policy has only Sid, Effect, Principal, Action (or NotAction) and Condition; IAM rejects Resource, NotResource and NotPrincipal."},
+	CheckTrustLiteral: {CheckTrustLiteral, "trust policy has text IAM reads literally (a wildcard in a principal, a policy variable)", SeverityWarning, "",
+		"Name the exact provider ARN in Principal (IAM never expands * there), and set \"Version\": \"2012-10-17\" so ${...} policy variables are substituted."},
+	CheckTrustTimeWindow: {CheckTrustTimeWindow, "trust allows this ServiceAccount only within a time window", SeverityWarning, STSNotAuthorized,
+		"Move or drop the aws:CurrentTime or aws:EpochTime condition before the window ends; outside it STS answers AccessDenied."},
+	CheckTrustUndetermined: {CheckTrustUndetermined, "trust outcome depends on values STS sees only at call time, or on undocumented semantics", SeverityWarning, "",
+		"Nothing to change if the named value will fit when the pod calls STS; try it with irsa-guard trust explain --context KEY=VALUE. For an undocumented comparison, use an operator of the key's type."},
 }

@@ -43,7 +43,7 @@ func compare(op operator, pv string, v *string, vars bool, rc *reqContext) verdi
 	case "date":
 		// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date
 		base := strings.Replace(op.base, "Date", "Numeric", 1)
-		return compareParsed(pv, v, "a date (W3C ISO 8601 or epoch seconds)", parseDate, func(got, want time.Time) bool {
+		return compareParsed(pv, v, "a date", parseDate, func(got, want time.Time) bool {
 			return compareOrdered(base, float64(got.Sub(want)), 0)
 		})
 	case "bool":
@@ -64,7 +64,7 @@ func compare(op operator, pv string, v *string, vars bool, rc *reqContext) verdi
 	case "ip":
 		// "The value must be in the standard CIDR format … If you specify an IP address without the
 		// associated routing prefix, IAM uses the default prefix value of /32." (…#Conditions_IPAddress)
-		return compareParsed(pv, v, "an IP address or CIDR range", parsePrefix, func(got, want netip.Prefix) bool {
+		return compareParsed(pv, v, "an IP range", parsePrefix, func(got, want netip.Prefix) bool {
 			return want.Contains(got.Addr())
 		})
 	}

@@ -94,6 +94,7 @@ func TestParseErrorsSayWhere(t *testing.T) {
 		"a list instead of a policy": {`[{"Effect":"Allow"}]`, "line 1, column 1: a policy must be a JSON object with a Statement, got a list"},
 		"no Statement":               {`{"Version":"2012-10-17"}`, "line 1, column 1: the policy has no Statement element"},
 		"Statement is a string":      {`{"Statement":"Allow"}`, "line 1, column 14: Statement: must be an object or a list of objects, got a string"},
+		"an empty Statement list":    {`{"Version":"2012-10-17","Statement":[]}`, "line 1, column 37: Statement: must not be an empty list"},
 		"lower-case effect": {"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"*\"},\n{\"Effect\":\"allow\"}]}",
 			`line 2, column 11: Statement[1].Effect: must be "Allow" or "Deny" (case-sensitive)`},
 		"a principal ARN given as a bare string": {`{"Statement":{"Effect":"Allow","Principal":"arn:aws:iam::1:oidc-provider/x","Action":"*"}}`,

@@ -26,8 +26,8 @@ type Request struct {
 
 // Unknown describes a key whose value only the service sees when the call is made.
 type Unknown struct {
-	DependsOn   string // what the value depends on, e.g. "the pod's network path to STS"
-	MaybeAbsent bool   // the key may also be missing from the request
+	DependsOn   string `json:"dependsOn"`             // what the value depends on, e.g. "the pod's network path"
+	MaybeAbsent bool   `json:"maybeAbsent,omitempty"` // the key may also be missing from the request
 }
 
 // keyState is one key as the request has it.
@@ -173,4 +173,16 @@ func (t KeyType) String() string {
 var familyType = map[string]KeyType{
 	"string": TypeString, "numeric": TypeNumeric, "date": TypeDate, "bool": TypeBool,
 	"binary": TypeBinary, "ip": TypeIP, "arn": TypeARN,
+}
+
+// TypeOf returns the documented type of key, if the request declares one.
+func (r Request) TypeOf(key string) (KeyType, bool) { return newReqContext(r).typeOf(key) }
+
+// UnknownOf returns what key's value depends on when the request has it only at call time.
+func (r Request) UnknownOf(key string) (Unknown, bool) {
+	st := newReqContext(r).lookup(key)
+	if st.unknown == nil {
+		return Unknown{}, false
+	}
+	return *st.unknown, true
 }
