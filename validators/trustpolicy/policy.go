@@ -144,8 +144,6 @@ func (p *parser) policy(root *node) (*Policy, error) {
 			return nil, err
 		}
 		pol.Statements = []Statement{s}
-	case stmts.kind == kindArray && len(stmts.items) == 0:
-		return nil, p.errorf(stmts, "Statement", "must not be an empty list")
 	case stmts.kind == kindArray:
 		for i, item := range stmts.items {
 			s, err := p.statement(item, i, fmt.Sprintf("Statement[%d]", i))
