@@ -41,6 +41,7 @@ func (d diagnoser) tooBroad() []Finding {
 		return res, false
 	}
 	other := d.req
+	other.Context = d.withoutClaimWhatIfs()
 	other.Subject = ServiceAccountSubject(probeName, probeName)
 	if res, allowed := probe(other); allowed {
 		return []Finding{d.broadFinding(res, "any ServiceAccount can assume the role")}
@@ -61,6 +62,7 @@ func (d diagnoser) tooBroad() []Finding {
 	}
 	want, _ := parseProviderARN(d.req.ProviderARN)
 	other = d.req
+	other.Context = d.withoutClaimWhatIfs()
 	other.ProviderARN = fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", want.partition, probeAccountID, probeProvider)
 	if res, allowed := probe(other); allowed {
 		return []Finding{d.broadFinding(res, "tokens of any OIDC provider can assume the role")}
@@ -94,6 +96,18 @@ func (d diagnoser) namespaceWildcardProbes(ns string) []string {
 					out = append(out, ServiceAccountSubject(other, name))
 				}
 			}
+		}
+	}
+	return out
+}
+
+// withoutClaimWhatIfs drops what-ifs on the token's claims: a probe brings its own subject.
+func (d diagnoser) withoutClaimWhatIfs() map[string][]string {
+	host := strings.ToLower(providerHostPath(d.req.ProviderARN)) + ":"
+	out := map[string][]string{}
+	for k, v := range d.req.Context {
+		if !strings.HasPrefix(strings.ToLower(k), host) {
+			out[k] = v
 		}
 	}
 	return out

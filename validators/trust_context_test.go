@@ -239,6 +239,9 @@ func TestCheckTrustWithTheCallContext(t *testing.T) {
 		"a Deny on the role's tags with the tags known": {
 			policy: scopedWith("", `{"Effect":"Deny","Principal":"*","Action":"*","Condition":{"StringEquals":{"aws:ResourceTag/quarantine":"true"}}}`), call: WebIdentityCall{Now: june, RoleTags: map[string]string{"team": "a"}},
 		},
+		"a what-if on the :sub claim does not make the probes look allowed": {
+			policy: scopedWith(""), call: podCall, context: map[string][]string{trustHost + ":sub": {"system:serviceaccount:prod:my-app"}},
+		},
 		"a condition on a key STS never sets for this call": {
 			want: []wantTrustFinding{
 				{CheckTrustConditions, "Statement[0]: ArnEquals \"aws:PrincipalArn\": STS never sets this key for a pod's web identity call", "Drop the condition: STS evaluates a pod's sts:AssumeRoleWithWebIdentity call without this key (docs/trust-explain.md lists the keys it has)."},
