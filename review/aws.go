@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/irsa-guard/irsa-guard/validators"
+	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
 )
 
 // awsFindings runs the AWS-backed checks (IRSA010-035) for id within ctx's deadline. The facts
@@ -52,19 +53,25 @@ type awsMemo struct {
 	answers map[awsKey]memoAnswer
 }
 
+// awsKey is everything CheckAWS's answer depends on but the clock (clockDependence handles
+// that): the identity and its call context, and the facts by pointer.
 type awsKey struct {
-	id               validators.Identity
-	partition        string
-	role             *validators.RoleFacts
-	roleNotFound     bool
-	provider         *validators.ProviderFacts
-	providerNotFound bool
-	chain            *validators.ChainFacts
+	object                                               validators.Object
+	namespace, serviceAccount, roleARN, audience, issuer string
+	region, stsEndpoints, sessionName                    string
+	partition                                            string
+	role                                                 *validators.RoleFacts
+	roleNotFound                                         bool
+	provider                                             *validators.ProviderFacts
+	providerNotFound                                     bool
+	chain                                                *validators.ChainFacts
 }
 
 type memoAnswer struct {
 	findings []validators.Finding
-	until    time.Time // zero: does not depend on the clock
+	// The answer holds from from (the time it was computed) until until; a zero until: it does
+	// not depend on the clock.
+	from, until time.Time
 }
 
 func newAWSMemo() *awsMemo { return &awsMemo{answers: map[awsKey]memoAnswer{}} }
@@ -75,15 +82,24 @@ func (m *awsMemo) check(id validators.Identity, f validators.AWSFacts) []validat
 	if len(f.Unverified) > 0 || len(f.Stale) > 0 {
 		return validators.CheckAWS(id, f) // rare, and the messages carry ages
 	}
-	key := awsKey{id: id, partition: f.Partition, role: f.Role, roleNotFound: f.RoleNotFound,
+	if id.Call.RoleTags != nil {
+		return validators.CheckAWS(id, f) // not comparable, and never set by the engine
+	}
+	key := awsKey{object: id.Object, namespace: id.Namespace, serviceAccount: id.ServiceAccount, roleARN: id.RoleARN,
+		audience: id.Audience, issuer: id.Issuer, region: id.Call.Region, stsEndpoints: id.Call.STSRegionalEndpoints,
+		sessionName: id.Call.SessionName, partition: f.Partition, role: f.Role, roleNotFound: f.RoleNotFound,
 		provider: f.Provider, providerNotFound: f.ProviderNotFound, chain: f.Chain}
+	now := id.Call.Now
+	if now.IsZero() {
+		now = f.Now
+	}
 	m.mu.Lock()
 	a, ok := m.answers[key]
 	m.mu.Unlock()
-	if ok && (a.until.IsZero() || f.Now.Before(a.until)) {
+	if ok && !now.Before(a.from) && (a.until.IsZero() || now.Before(a.until)) {
 		return append([]validators.Finding(nil), a.findings...)
 	}
-	a = memoAnswer{findings: validators.CheckAWS(id, f), until: clockDependence(f)}
+	a = memoAnswer{findings: validators.CheckAWS(id, f), from: now, until: clockDependence(f, now)}
 	m.mu.Lock()
 	if len(m.answers) >= maxMemoAnswers {
 		clear(m.answers)
@@ -93,21 +109,29 @@ func (m *awsMemo) check(id validators.Identity, f validators.AWSFacts) []validat
 	return append([]validators.Finding(nil), a.findings...)
 }
 
-// clockDependence is when CheckAWS's answer for f may next change with the clock alone: the end of
-// IAM's propagation window for a role or provider still inside it; zero when it does not depend on
-// the clock.
-func clockDependence(f validators.AWSFacts) time.Time {
+// clockDependence is when CheckAWS's answer for f at now may next change with the clock alone: the
+// edges of IAM's propagation window for a role or provider near it, and the next instant a time
+// condition of the role's trust policy (aws:CurrentTime, aws:EpochTime) flips; zero when it does
+// not depend on the clock.
+func clockDependence(f validators.AWSFacts, now time.Time) time.Time {
 	var until time.Time
+	earliest := func(t time.Time) {
+		if t.After(now) && (until.IsZero() || t.Before(until)) {
+			until = t
+		}
+	}
+	if f.Role != nil && f.Role.Trust.Policy != nil {
+		for _, t := range trustpolicy.Instants(f.Role.Trust.Policy, "aws:CurrentTime", "aws:EpochTime") {
+			earliest(t)
+		}
+	}
 	for _, created := range []time.Time{roleCreated(f), providerCreated(f)} {
 		if created.IsZero() {
 			continue
 		}
 		// The window runs from a minute before the creation date (clock skew) to its end.
-		for _, edge := range []time.Time{created.Add(-time.Minute), created.Add(validators.PropagationWindow)} {
-			if edge.After(f.Now) && (until.IsZero() || edge.Before(until)) {
-				until = edge
-			}
-		}
+		earliest(created.Add(-time.Minute))
+		earliest(created.Add(validators.PropagationWindow))
 	}
 	return until
 }

@@ -14,7 +14,7 @@ import (
 // (IRSA050/051).
 func (e *Engine) reviewServiceAccount(ctx context.Context, stage Stage, sa *corev1.ServiceAccount) []validators.Finding {
 	settings := e.webhookSettings(ctx)
-	out := e.serviceAccountFindings(ctx, sa, settings)
+	out := e.serviceAccountFindings(ctx, sa, settings, serviceAccountCall(sa, settings))
 	if stage != StageManifest && usesIRSA(sa) {
 		target := validators.InjectionTarget{Object: validators.ServiceAccountObject(sa)}
 		target.NamespaceLabels, target.NamespaceKnown = e.namespaceLabels(ctx, sa.Namespace)
@@ -29,7 +29,7 @@ func (e *Engine) reviewServiceAccount(ctx context.Context, stage Stage, sa *core
 // credentials, which the SDKs use, and EKS documents that the role-arn annotation is ignored
 // (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html), so nothing about the
 // annotation may deny it.
-func (e *Engine) serviceAccountFindings(ctx context.Context, sa *corev1.ServiceAccount, settings validators.WebhookSettings) []validators.Finding {
+func (e *Engine) serviceAccountFindings(ctx context.Context, sa *corev1.ServiceAccount, settings validators.WebhookSettings, call validators.WebIdentityCall) []validators.Finding {
 	out := validators.CheckServiceAccount(sa, settings)
 	if pi, ok := e.podIdentity(ctx, sa); ok && pi.HasAssociation() {
 		return append(ignoreIRSA(sa, out, pi), e.podIdentityFindings(sa, pi)...)
@@ -50,8 +50,9 @@ func (e *Engine) serviceAccountFindings(ctx context.Context, sa *corev1.ServiceA
 	case validArn(arn):
 		id := validators.Identity{
 			Object: validators.ServiceAccountObject(sa), Namespace: sa.Namespace, ServiceAccount: sa.Name,
-			RoleARN: arn, Audience: audienceOf(sa, settings), Issuer: e.issuer,
+			RoleARN: arn, Audience: audienceOf(sa, settings), Issuer: e.issuer, Call: call,
 		}
+		id.Call.Now = e.clock()
 		out = append(out, e.awsFindings(ctx, id)...)
 	}
 	return out
@@ -89,7 +90,7 @@ func (e *Engine) reviewPod(ctx context.Context, s Subject) []validators.Finding 
 		}
 		return out
 	}
-	out = append(out, e.serviceAccountFindings(ctx, sa, settings)...)
+	out = append(out, e.serviceAccountFindings(ctx, sa, settings, podCall(checked, sa, settings))...)
 	if s.Stage != StageManifest {
 		target := validators.InjectionTarget{Object: obj.WithContainer("").WithField(""), PodLabels: pod.Labels, IsPod: true}
 		target.NamespaceLabels, target.NamespaceKnown = e.namespaceLabels(ctx, pod.Namespace)

@@ -123,7 +123,11 @@ func checkRole(id Identity, f AWSFacts) []Finding {
 		trust = []Finding{NewFinding(CheckCouldNotVerify, id.Object, "cannot read the trust policy: "+err.Error()).
 			WithFix("Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: " + err.Error())}
 	} else {
-		trust = CheckTrust(id.Object, id.TrustInput(f.Role.Trust.Policy))
+		in := id.TrustInput(f.Role.Trust.Policy)
+		if in.Call.Now.IsZero() {
+			in.Call.Now = f.Now
+		}
+		trust = CheckTrust(id.Object, in)
 	}
 	return append(out, propagating(trust, "role", f.Role.CreateDate, f.Now)...)
 }

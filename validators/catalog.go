@@ -38,6 +38,10 @@ const (
 	CheckPodIdentityRole      CheckID = "IRSA060"
 	CheckPodIdentityTrust     CheckID = "IRSA061"
 	CheckRoleARNIgnored       CheckID = "IRSA062"
+	CheckTrustRejected        CheckID = "IRSA036"
+	CheckTrustLiteral         CheckID = "IRSA037"
+	CheckTrustTimeWindow      CheckID = "IRSA038"
+	CheckTrustUndetermined    CheckID = "IRSA039"
 )
 
 // The exact STS error strings a pod would see, as AWS's troubleshooting article quotes them
@@ -55,6 +59,11 @@ const (
 	// returns when the association's role is missing or does not trust pods.eks.amazonaws.com
 	// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html).
 	PodIdentityAccessDenied = "AccessDeniedException from eks-auth:AssumeRoleForPodIdentity: the SDK gets no credentials from the Pod Identity Agent"
+	// IAMMalformedPolicy is what IAM answers when a trust policy is written (CreateRole,
+	// UpdateAssumeRolePolicy) with an element a role trust policy cannot have, e.g.
+	// "MalformedPolicyDocument: Has prohibited field Resource"
+	// (https://github.com/kubernetes-sigs/external-dns/issues/3085).
+	IAMMalformedPolicy = "MalformedPolicyDocument (from IAM when the trust policy is written)"
 )
 
 // CheckInfo is a catalog entry: what a check means and what to do about it.
@@ -121,6 +130,14 @@ var catalog = map[CheckID]CheckInfo{
 		"Add a statement with Principal {\"Service\": \"pods.eks.amazonaws.com\"} and Action [\"sts:AssumeRole\", \"sts:TagSession\"] to the role's trust policy."},
 	CheckRoleARNIgnored: {CheckRoleARNIgnored, "role-arn annotation is ignored: EKS Pod Identity takes precedence", SeverityInfo, "",
 		"Nothing breaks. Remove eks.amazonaws.com/role-arn once every workload of the ServiceAccount uses its Pod Identity association."},
+	CheckTrustRejected: {CheckTrustRejected, "trust policy has an element IAM rejects when the policy is written", SeverityError, IAMMalformedPolicy,
+		"Remove the element: a role trust policy has only Sid, Effect, Principal, Action (or NotAction) and Condition; IAM rejects Resource, NotResource and NotPrincipal."},
+	CheckTrustLiteral: {CheckTrustLiteral, "trust policy has text IAM reads literally (a wildcard in a principal, a policy variable)", SeverityWarning, "",
+		"Name the exact provider ARN in Principal (IAM never expands * there), and set \"Version\": \"2012-10-17\" so ${...} policy variables are substituted."},
+	CheckTrustTimeWindow: {CheckTrustTimeWindow, "trust allows this ServiceAccount only within a time window", SeverityWarning, STSNotAuthorized,
+		"Move or drop the aws:CurrentTime or aws:EpochTime condition before the window ends; outside it STS answers AccessDenied."},
+	CheckTrustUndetermined: {CheckTrustUndetermined, "trust outcome depends on values STS sees only at call time, or on undocumented semantics", SeverityWarning, "",
+		"Nothing to change if the named value will fit when the pod calls STS; try it with irsa-guard trust explain --context KEY=VALUE. For an undocumented comparison, use an operator of the key's type."},
 }
 
 // LookupCheck returns the catalog entry of id; ok is false for an ID irsa-guard does not know.

@@ -47,7 +47,7 @@ func TestCatalogIsDocumented(t *testing.T) {
 func TestCatalogEntriesAreWellFormed(t *testing.T) {
 	predicted := map[string]bool{
 		"": true, STSRequestARNInvalid: true, STSNoOIDCProvider: true, STSIncorrectAudience: true,
-		STSThumbprintMismatch: true, STSNotAuthorized: true, NoSTSCall: true, PodIdentityAccessDenied: true,
+		STSThumbprintMismatch: true, STSNotAuthorized: true, NoSTSCall: true, PodIdentityAccessDenied: true, IAMMalformedPolicy: true,
 	}
 	id := regexp.MustCompile(`^IRSA\d{3}$`)
 	for key, info := range catalog {

@@ -16,6 +16,10 @@ type Identity struct {
 	RoleARN        string // the eks.amazonaws.com/role-arn annotation, verbatim
 	Audience       string // eks.amazonaws.com/audience, "" meaning DefaultAudience
 	Issuer         string // the cluster's OIDC issuer URL, https://...
+	// Call is what is known about the pod's sts:AssumeRoleWithWebIdentity call beyond the token:
+	// the clock, the SDK's region and STS endpoint, the session name. A zero Now is filled in with
+	// the time the AWS facts were read.
+	Call WebIdentityCall
 }
 
 // EffectiveAudience is the audience the pod identity webhook will put in the projected token.
@@ -45,5 +49,5 @@ func IdentityOf(obj Object, sa *corev1.ServiceAccount, issuer string) (id Identi
 // TrustInput is CheckTrust's input for this identity and the role's trust policy.
 func (id Identity) TrustInput(policy *trustpolicy.Policy) TrustInput {
 	return TrustInput{Policy: policy, RoleARN: id.RoleARN, Issuer: id.Issuer,
-		Namespace: id.Namespace, ServiceAccount: id.ServiceAccount, Audience: id.Audience}
+		Namespace: id.Namespace, ServiceAccount: id.ServiceAccount, Audience: id.Audience, Call: id.Call}
 }

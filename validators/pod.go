@@ -149,7 +149,7 @@ func staticCredentials(c indexedContainer, obj Object, name string) []Finding {
 		field := obj.WithField(c.path + ".env[" + key + "]")
 		if from, optional := optionalSource(e); optional {
 			out = append(out, NewFinding(CheckPodStaticCredentials, field,
-				"container "+name+" sets "+key+" only if "+from+" exists; then the SDK uses it before web identity").
+				"container "+name+" "+key+" from optional "+from+" shadows the role only if it exists").
 				WithSeverity(SeverityInfo).
 				WithFix("Make sure "+from+" does not exist where the pod should use its IAM role, or drop the optional "+key+" reference."))
 			continue
@@ -172,10 +172,10 @@ func optionalSource(e *corev1.EnvVar) (string, bool) {
 		return "", false
 	}
 	if r := e.ValueFrom.SecretKeyRef; r != nil && r.Optional != nil && *r.Optional {
-		return "Secret " + Quote(r.Name, 30) + " key " + Quote(r.Key, 30), true
+		return "Secret " + Quote(r.Name, 30), true
 	}
 	if r := e.ValueFrom.ConfigMapKeyRef; r != nil && r.Optional != nil && *r.Optional {
-		return "ConfigMap " + Quote(r.Name, 30) + " key " + Quote(r.Key, 30), true
+		return "ConfigMap " + Quote(r.Name, 30), true
 	}
 	return "", false
 }

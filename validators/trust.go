@@ -17,16 +17,21 @@ type TrustInput struct {
 	Issuer         string              // cluster OIDC issuer URL, https://...
 	Namespace      string
 	ServiceAccount string
-	Audience       string // "" means DefaultAudience
+	Audience       string          // "" means DefaultAudience
+	Call           WebIdentityCall // what is known about the pod's STS call; the zero value knows nothing
 }
 
 // TrustRequest is what STS sees when this ServiceAccount's token asks for the role: the cluster's
-// provider in the role's account, the token's sub and aud. `irsa-guard trust explain` builds it
-// from flags; CheckTrust from a ServiceAccount.
+// provider in the role's account, the token's sub and aud, and the call's context. `irsa-guard
+// trust explain` builds it from flags; CheckTrust from a ServiceAccount.
 type TrustRequest struct {
-	ProviderARN string // arn:<partition>:iam::<role account>:oidc-provider/<issuer host/path>
-	Subject     string // system:serviceaccount:<namespace>:<name>
-	Audience    string // "" means DefaultAudience
+	ProviderARN string          // arn:<partition>:iam::<role account>:oidc-provider/<issuer host/path>
+	Subject     string          // system:serviceaccount:<namespace>:<name>
+	Audience    string          // "" means DefaultAudience
+	Call        WebIdentityCall // the clock, region and session name of the call
+	// Context overrides request keys for a what-if: a key with values is known, a key with an
+	// empty list is absent. aws:CurrentTime and aws:EpochTime belong in Call.Now instead.
+	Context map[string][]string
 }
 
 // TrustReport is a trust policy's evaluation for one request and the IRSA03x findings it implies.
@@ -37,7 +42,9 @@ type TrustReport struct {
 }
 
 // CheckTrust predicts whether the role's trust policy lets this ServiceAccount's token assume the
-// role, and reports IRSA030-035. No findings means allowed and scoped to this ServiceAccount.
+// role, and reports IRSA030-035, IRSA038 and IRSA039. No findings means allowed and scoped to this
+// ServiceAccount. The notes of a policy a user wrote (IRSA036-037) come from TrustPolicyNotes: a
+// policy IAM stored has passed IAM's own validation.
 //
 // A role ARN that does not parse, or a nil policy, returns nothing: IRSA001 reports the ARN, and the
 // caller reports a policy it could not parse (a stored one as IRSA090, a user's file as bad input).
@@ -46,28 +53,33 @@ func CheckTrust(obj Object, in TrustInput) []Finding {
 	if !ok || in.Policy == nil {
 		return nil
 	}
-	policy := in.Policy
 	req := TrustRequest{
 		ProviderARN: ProviderARN(partition, account, in.Issuer),
 		Subject:     ServiceAccountSubject(in.Namespace, in.ServiceAccount),
 		Audience:    in.Audience,
+		Call:        in.Call,
 	}
-	return EvaluateTrust(obj, policy, req).Findings
+	return EvaluateTrust(obj, in.Policy, req).Findings
 }
 
-// WebIdentityRequest builds the request STS evaluates for sts:AssumeRoleWithWebIdentity: the
-// Federated principal and the <issuer host/path>:sub and :aud context keys.
+// WebIdentityRequest builds the request STS evaluates for sts:AssumeRoleWithWebIdentity (see
+// WebIdentityContext), with r.Context's what-ifs applied.
 func WebIdentityRequest(r TrustRequest) trustpolicy.Request {
-	host := providerHostPath(r.ProviderARN)
-	return trustpolicy.Request{
-		Action:        ActionAssumeRoleWithWebIdentity,
-		PrincipalType: "Federated",
-		Principal:     r.ProviderARN,
-		Context: map[string][]string{
-			host + ":sub": {r.Subject},
-			host + ":aud": {r.audience()},
-		},
+	req := WebIdentityContext(r.Call, r.ProviderARN, r.Subject, r.Audience)
+	for k, v := range r.Context {
+		for u := range req.Unknown {
+			if strings.EqualFold(u, k) {
+				delete(req.Unknown, u)
+			}
+		}
+		for c := range req.Context {
+			if strings.EqualFold(c, k) {
+				delete(req.Context, c)
+			}
+		}
+		req.Context[k] = v
 	}
+	return req
 }
 
 func (r TrustRequest) audience() string {
@@ -77,39 +89,67 @@ func (r TrustRequest) audience() string {
 	return r.Audience
 }
 
-// EvaluateTrust evaluates policy for r and turns the outcome into findings: IRSA033 for a matching
-// Deny; when no Allow matches, the closest miss as IRSA030/035 (principal), IRSA031 (action) or
-// IRSA032 (conditions); when allowed, IRSA034 if other ServiceAccounts would be allowed too.
+// EvaluateTrust evaluates policy for r and turns the outcome into findings:
+//   - explicit deny: IRSA033 for each Deny that certainly applies;
+//   - implicit deny: the closest miss as IRSA030/035 (principal), IRSA031 (action), IRSA032
+//     (conditions) or IRSA038 (a time window that is over or has not started);
+//   - allow: IRSA034 if other ServiceAccounts would be allowed too, IRSA038 if a time window ends;
+//   - undetermined: IRSA039 for each open condition, naming its key and what it depends on (a
+//     warning: irsa-guard cannot know), and IRSA034 as for allow.
 func EvaluateTrust(obj Object, policy *trustpolicy.Policy, r TrustRequest) TrustReport {
 	req := WebIdentityRequest(r)
 	rep := TrustReport{Request: req, Result: trustpolicy.Evaluate(policy, req), Findings: []Finding{}}
-	d := diagnoser{obj: obj, policy: policy, req: r, res: rep.Result}
-	for _, ref := range rep.Result.Deciding {
-		if rep.Result.Decision == trustpolicy.DecisionExplicitDeny {
+	d := diagnoser{obj: obj, policy: policy, req: r, httpReq: req, res: rep.Result}
+	switch rep.Result.Decision {
+	case trustpolicy.DecisionExplicitDeny:
+		for _, ref := range rep.Result.Deciding {
 			rep.Findings = append(rep.Findings, d.explicitDeny(ref))
 		}
-	}
-	if !d.anyAllowMatched() {
+		if !d.anyAllowPossible() {
+			rep.Findings = append(rep.Findings, d.whyNotAllowed()...)
+		}
+	case trustpolicy.DecisionImplicitDeny:
 		rep.Findings = append(rep.Findings, d.whyNotAllowed()...)
-	} else if rep.Result.Decision == trustpolicy.DecisionAllow {
+	case trustpolicy.DecisionAllow:
+		rep.Findings = append(rep.Findings, d.tooBroad()...)
+		rep.Findings = append(rep.Findings, d.windowEnds()...)
+	case trustpolicy.DecisionUndetermined:
+		rep.Findings = append(rep.Findings, d.openConditions()...)
 		rep.Findings = append(rep.Findings, d.tooBroad()...)
 	}
+	rep.Findings = uniqueFindings(rep.Findings)
 	return rep
+}
+
+// uniqueFindings drops a finding that repeats an earlier one (same check and message), e.g. two
+// identical conditions of one statement.
+func uniqueFindings(fs []Finding) []Finding {
+	out := fs[:0]
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if k := string(f.Check) + "\x00" + f.Message; !seen[k] {
+			seen[k] = true
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // diagnoser turns one evaluation into findings that name the human mistake behind it.
 type diagnoser struct {
-	obj    Object
-	policy *trustpolicy.Policy
-	req    TrustRequest
-	res    trustpolicy.Result
+	obj     Object
+	policy  *trustpolicy.Policy
+	req     TrustRequest
+	httpReq trustpolicy.Request // the request as evaluated
+	res     trustpolicy.Result
 }
 
 func (d diagnoser) statement(i int) trustpolicy.Statement { return d.policy.Statements[i] }
 
-func (d diagnoser) anyAllowMatched() bool {
+// anyAllowPossible reports whether some Allow statement applies or may apply.
+func (d diagnoser) anyAllowPossible() bool {
 	for _, s := range d.res.Statements {
-		if s.Matched && s.Effect == trustpolicy.Allow {
+		if (s.Matched || s.Undetermined) && s.Effect == trustpolicy.Allow {
 			return true
 		}
 	}
@@ -125,13 +165,19 @@ func (d diagnoser) explicitDeny(ref trustpolicy.StatementRef) Finding {
 	if len(why) == 0 {
 		why = append(why, "it has no conditions")
 	}
-	f := NewFinding(CheckTrustExplicitDeny, d.obj, fmt.Sprintf("Deny %s matches this ServiceAccount's token", s.Name()))
+	what, host := "token", providerHostPath(d.req.ProviderARN)
+	for _, c := range d.res.Statements[ref.Index].Conditions {
+		if !strings.HasPrefix(strings.ToLower(c.Key), strings.ToLower(host)+":") {
+			what = "call"
+		}
+	}
+	f := NewFinding(CheckTrustExplicitDeny, d.obj, fmt.Sprintf("Deny %s matches this ServiceAccount's %s", s.Name(), what))
 	return f.WithFix(fmt.Sprintf("Narrow or remove the Deny %s; an explicit Deny always wins. It matches because %s.", s.Name(), strings.Join(why, "; ")))
 }
 
 // whyNotAllowed reports the closest miss: a statement with the right principal and action whose
-// conditions fail (IRSA032), else one with the right principal only (IRSA031), else no statement
-// trusts this provider (IRSA030, or IRSA035 when it is the right issuer in another account).
+// conditions fail (IRSA032, IRSA038), else one with the right principal only (IRSA031), else no
+// statement trusts this provider (IRSA030, or IRSA035 when it is the right issuer in another account).
 func (d diagnoser) whyNotAllowed() []Finding {
 	var principalOK, actionOK []trustpolicy.StatementResult
 	for _, s := range d.res.Statements {
@@ -159,13 +205,13 @@ func (d diagnoser) whyNotAllowed() []Finding {
 	}
 }
 
-// closest picks the statement with the fewest failing conditions (the first on a tie).
+// closest picks the statement with the fewest certainly failing conditions (the first on a tie).
 func closest(stmts []trustpolicy.StatementResult) trustpolicy.StatementResult {
 	best, bestFailed := stmts[0], -1
 	for _, s := range stmts {
 		failed := 0
 		for _, c := range s.Conditions {
-			if !c.Matched {
+			if !c.Matched && !c.Undetermined {
 				failed++
 			}
 		}
@@ -176,22 +222,20 @@ func closest(stmts []trustpolicy.StatementResult) trustpolicy.StatementResult {
 	return best
 }
 
-// maxConditionFindings caps IRSA032 findings per policy: the webhook shows at most 5 warnings.
+// maxConditionFindings caps condition findings per policy: the webhook shows at most 5 warnings.
 const maxConditionFindings = 3
 
+// conditionFindings explains each certainly failing condition of an otherwise matching statement.
 func (d diagnoser) conditionFindings(sr trustpolicy.StatementResult) []Finding {
-	s := d.statement(sr.Index)
 	var out []Finding
 	for _, c := range sr.Conditions {
-		if c.Matched {
+		if c.Matched || c.Undetermined {
 			continue
 		}
 		if len(out) == maxConditionFindings {
 			break
 		}
-		msg, fix := d.diagnoseCondition(c)
-		f := NewFinding(CheckTrustConditions, d.obj, s.Name()+": "+msg)
-		out = append(out, f.WithFix(fix))
+		out = append(out, d.diagnoseCondition(sr, c))
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package validators
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
@@ -19,6 +20,11 @@ const (
 // ServiceAccount of this cluster, or from another identity provider, also be allowed? Probing
 // the evaluator instead of pattern-matching the policy catches every shape of over-broad trust:
 // no :sub condition, a sub wildcard, StringNotEquals, ForAllValues or IfExists on a typoed key.
+//
+// A probe counts only when it is certainly allowed, or, when this ServiceAccount's own outcome is
+// undetermined, when it is open on no other keys than this ServiceAccount's: then the other
+// ServiceAccounts get in whenever this one does. An outcome that is open for other reasons (a
+// key known only at call time that this ServiceAccount does not depend on) is not "too broad".
 func (d diagnoser) tooBroad() []Finding {
 	ns, name, ok := splitSubject(d.req.Subject)
 	if !ok {
@@ -26,9 +32,16 @@ func (d diagnoser) tooBroad() []Finding {
 	}
 	probe := func(r TrustRequest) (trustpolicy.Result, bool) {
 		res := trustpolicy.Evaluate(d.policy, WebIdentityRequest(r))
-		return res, res.Decision == trustpolicy.DecisionAllow
+		switch {
+		case res.Decision == trustpolicy.DecisionAllow:
+			return res, true
+		case res.Decision == trustpolicy.DecisionUndetermined && d.res.Decision == trustpolicy.DecisionUndetermined:
+			return res, len(res.DependsOn) > 0 && subsetFold(res.DependsOn, d.res.DependsOn)
+		}
+		return res, false
 	}
 	other := d.req
+	other.Context = d.withoutClaimWhatIfs()
 	other.Subject = ServiceAccountSubject(probeName, probeName)
 	if res, allowed := probe(other); allowed {
 		return []Finding{d.broadFinding(res, "any ServiceAccount can assume the role")}
@@ -41,16 +54,73 @@ func (d diagnoser) tooBroad() []Finding {
 	if res, allowed := probe(other); allowed {
 		return []Finding{d.broadFinding(res, fmt.Sprintf("any ServiceAccount named %s can assume the role", Quote(name, 30)))}
 	}
-	want, _ := parseProviderARN(d.req.ProviderARN)
-	other = TrustRequest{
-		ProviderARN: fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", want.partition, probeAccountID, probeProvider),
-		Subject:     d.req.Subject,
-		Audience:    d.req.Audience,
+	for _, sub := range d.namespaceWildcardProbes(ns) {
+		other.Subject = sub
+		if res, allowed := probe(other); allowed {
+			return []Finding{d.broadFinding(res, fmt.Sprintf("ServiceAccounts named %s in other namespaces can assume the role", Quote(name, 30)))}
+		}
 	}
+	want, _ := parseProviderARN(d.req.ProviderARN)
+	other = d.req
+	other.Context = d.withoutClaimWhatIfs()
+	other.ProviderARN = fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", want.partition, probeAccountID, probeProvider)
 	if res, allowed := probe(other); allowed {
 		return []Finding{d.broadFinding(res, "tokens of any OIDC provider can assume the role")}
 	}
 	return nil
+}
+
+// namespaceWildcardProbes returns, for every :sub value with a wildcard in its namespace part
+// (system:serviceaccount:team-*:app), the subject of a ServiceAccount with this one's name in
+// another namespace that the pattern admits. The namespace is the Kubernetes boundary: a
+// wildcard there lets other teams' ServiceAccounts in. A wildcard in the name part only
+// (system:serviceaccount:prod:app-*) stays within the namespace and is not reported; controllers
+// such as Crossplane's providers need it for generated names.
+func (d diagnoser) namespaceWildcardProbes(ns string) []string {
+	subKey := providerHostPath(d.req.ProviderARN) + ":sub"
+	_, name, _ := splitSubject(d.req.Subject)
+	var out []string
+	for _, s := range d.policy.Statements {
+		for _, c := range s.Conditions {
+			if !strings.EqualFold(c.Key, subKey) || !strings.Contains(c.Operator, "Like") || strings.Contains(c.Operator, "Not") {
+				continue
+			}
+			for _, v := range c.Values {
+				pns, _, ok := splitSubject(v)
+				if !ok || !strings.ContainsAny(pns, "*?") {
+					continue
+				}
+				// probeName has "_", which no namespace can contain, so the probe namespace differs from ns.
+				other := strings.NewReplacer("*", probeName, "?", "_").Replace(pns)
+				if other != ns && len(out) < 4 {
+					out = append(out, ServiceAccountSubject(other, name))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// withoutClaimWhatIfs drops what-ifs on the token's claims: a probe brings its own subject.
+func (d diagnoser) withoutClaimWhatIfs() map[string][]string {
+	host := strings.ToLower(providerHostPath(d.req.ProviderARN)) + ":"
+	out := map[string][]string{}
+	for k, v := range d.req.Context {
+		if !strings.HasPrefix(strings.ToLower(k), host) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// subsetFold reports whether every key of a is in b, ignoring case.
+func subsetFold(a, b []string) bool {
+	for _, k := range a {
+		if !slices.ContainsFunc(b, func(x string) bool { return strings.EqualFold(x, k) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // broadFinding names the statement that let the probe in and the reason: no sub condition, the

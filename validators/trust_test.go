@@ -313,24 +313,36 @@ func checkConst(id CheckID) string {
 	return map[CheckID]string{CheckTrustNoProvider: "CheckTrustNoProvider", CheckTrustAction: "CheckTrustAction",
 		CheckTrustConditions: "CheckTrustConditions", CheckTrustExplicitDeny: "CheckTrustExplicitDeny",
 		CheckTrustTooBroad: "CheckTrustTooBroad", CheckTrustCrossAccount: "CheckTrustCrossAccount",
-		CheckCouldNotVerify: "CheckCouldNotVerify"}[id]
+		CheckCouldNotVerify: "CheckCouldNotVerify", CheckTrustRejected: "CheckTrustRejected", CheckTrustLiteral: "CheckTrustLiteral",
+		CheckTrustTimeWindow: "CheckTrustTimeWindow", CheckTrustUndetermined: "CheckTrustUndetermined"}[id]
 }
 
-// FuzzCheckTrust checks that no policy, subject or issuer makes the trust checks panic, and that
-// every finding fits in an admission warning.
+// FuzzCheckTrust checks that no policy, subject or issuer makes the trust checks panic, that every
+// finding fits in an admission warning, and that only a certain denial yields an error.
 func FuzzCheckTrust(f *testing.F) {
 	f.Add(trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"StringEquals":{"`+trustHost+`:sub":"system:serviceaccount:prod:*"}}`), "prod", "my-app", trustIssuer)
 	f.Add(trustDoc("arn:aws:iam::1:oidc-provider/https://x", "sts:AssumeRole", `{"ForAllValues:StringLike":{"nocolon":"*"}}`), "", "", "https://x/")
 	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*"}}`, "a:b", ":", "")
+	f.Add(trustDoc(trustProv, "sts:AssumeRoleWithWebIdentity", `{"DateLessThan":{"aws:CurrentTime":["2027-01-15","2026-01-01T00:00:00Z"]},"NumericGreaterThan":{"aws:EpochTime":"1700000000"},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}`), "prod", "my-app", trustIssuer)
+	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"StringLike":{"`+trustHost+`:sub":"system:serviceaccount:team-*:app?"}}},{"Effect":"Deny","Principal":"*","Action":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-west-2"},"ArnLike":{"`+trustHost+`:aud":"x"}}}]}`, "team-a", "app1", trustIssuer)
 	f.Fuzz(func(t *testing.T, policy, ns, sa, issuer string) {
 		parsed, err := trustpolicy.Parse([]byte(policy))
 		if err != nil {
 			return
 		}
-		in := TrustInput{Policy: parsed, RoleARN: trustRole, Issuer: issuer, Namespace: ns, ServiceAccount: sa}
-		for _, f := range CheckTrust(Object{Kind: "ServiceAccount", Namespace: ns, Name: sa}, in) {
-			if n := len([]rune(f.String())); n > MaxMessageRunes {
-				t.Fatalf("finding is %d runes: %s", n, f)
+		obj := Object{Kind: "ServiceAccount", Namespace: ns, Name: sa}
+		for _, call := range []WebIdentityCall{{}, podCall} {
+			in := TrustInput{Policy: parsed, RoleARN: trustRole, Issuer: issuer, Namespace: ns, ServiceAccount: sa, Call: call}
+			for _, f := range CheckTrust(obj, in) {
+				if n := len([]rune(f.String())); n > MaxMessageRunes {
+					t.Fatalf("finding is %d runes: %s", n, f)
+				}
+			}
+			rep := EvaluateTrust(obj, parsed, TrustRequest{ProviderARN: ProviderARN("aws", "111122223333", issuer), Subject: ServiceAccountSubject(ns, sa), Call: call})
+			for _, f := range rep.Findings {
+				if f.Severity == SeverityError && (rep.Result.Decision == trustpolicy.DecisionAllow || rep.Result.Decision == trustpolicy.DecisionUndetermined) {
+					t.Fatalf("decision %s with an error finding: %s", rep.Result.Decision, f)
+				}
 			}
 		}
 	})

@@ -33,12 +33,13 @@ import (
 )
 
 // TestWebhookAndLintDecideTheSame runs every manifest in examples/ through both front ends against
-// the same AWS state (examples/demo/aws-state.yaml, with a reader role for its data account):
+// the same AWS state (examples/demo/aws-state.yaml, with a reader role for its data account and
+// the cluster's name, so EKS Pod Identity associations count):
 // `irsa-guard lint -o json` as a user runs it, and the admission handlers over HTTP with the same
 // objects in the cluster and pod-identity-webhook registered. Pods reach the validating webhook
 // after pod-identity-webhook has injected them, so they are sent as it injects them. Both must
-// report the same findings for every object; a pod's ServiceAccount findings, which lint reports
-// once on the ServiceAccount, are part of the pod's answer at admission.
+// report the same findings for every object. A pod's answer at admission also carries findings on
+// its ServiceAccount, which lint reports once, on the ServiceAccount: each must be one of those.
 func TestWebhookAndLintDecideTheSame(t *testing.T) {
 	t.Chdir("../..")
 	const statePath = "examples/demo/aws-state.yaml"
@@ -49,7 +50,7 @@ func TestWebhookAndLintDecideTheSame(t *testing.T) {
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
-	cmd.SetArgs([]string{"lint", "-f", "examples/", "--aws-state", statePath, "--issuer", exampleIssuer,
+	cmd.SetArgs([]string{"lint", "-f", "examples/", "--aws-state", statePath, "--issuer", exampleIssuer, "--cluster", "demo",
 		"--reader-role", "444455556666=" + readers["444455556666"], "-o", "json"})
 	if err := cmd.ExecuteContext(context.Background()); err != nil && err != errFindings {
 		t.Fatalf("lint: %v\n%s", err, out.String())
@@ -82,6 +83,7 @@ func TestWebhookAndLintDecideTheSame(t *testing.T) {
 	}
 	cfg := config.Default()
 	cfg.AWS.ReaderRoles = readers
+	cfg.Cluster.Name = "demo" // EKS Pod Identity associations are looked up
 	st, err := awsstate.LoadState(statePath)
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +105,7 @@ func TestWebhookAndLintDecideTheSame(t *testing.T) {
 	for _, o := range objs {
 		source := sourceOf(o)
 		want := bySource[source]
+		var serviceAccountFindings []validators.Finding // lint's findings on a pod's ServiceAccount
 		reported = nil
 		switch {
 		case o.ServiceAccount != nil:
@@ -112,11 +115,16 @@ func TestWebhookAndLintDecideTheSame(t *testing.T) {
 			known := c.Get(context.Background(), client.ObjectKey{Namespace: o.Namespace, Name: review.ServiceAccountName(o.Pod)}, sa) == nil
 			pod := o.Pod
 			if known {
-				pod, _ = validators.PredictInjection(o.Pod, sa, settings, false)
-				// lint reports the ServiceAccount's findings once, on the ServiceAccount.
+				association := false
+				for _, c := range st.Clusters {
+					for _, a := range c.PodIdentityAssociations {
+						association = association || (a.Namespace == sa.Namespace && a.ServiceAccount == sa.Name)
+					}
+				}
+				pod, _ = validators.PredictInjection(o.Pod, sa, settings, association)
 				for _, s := range objs {
 					if s.ServiceAccount != nil && s.Namespace == o.Namespace && s.Name == sa.Name {
-						want = append(slices.Clone(want), bySource[sourceOf(s)]...)
+						serviceAccountFindings = bySource[sourceOf(s)]
 					}
 				}
 			}
@@ -125,8 +133,26 @@ func TestWebhookAndLintDecideTheSame(t *testing.T) {
 			continue
 		}
 		compared++
-		if got, want := normalize(reported), normalize(want); !slices.Equal(got, want) {
+		own, onServiceAccount := reported, []validators.Finding(nil)
+		if o.Pod != nil {
+			own = nil
+			for _, f := range reported {
+				if f.Object.Kind == "ServiceAccount" {
+					onServiceAccount = append(onServiceAccount, f)
+				} else {
+					own = append(own, f)
+				}
+			}
+		}
+		if got, want := normalize(own), normalize(want); !slices.Equal(got, want) {
 			t.Errorf("%s %s (%s):\nwebhook:\n  %s\nlint:\n  %s", o.Kind, o.Name, source, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		}
+		linted := normalize(serviceAccountFindings)
+		for _, f := range normalize(onServiceAccount) {
+			if !slices.Contains(linted, f) {
+				t.Errorf("%s %s (%s): at admission it reports, on its ServiceAccount,\n  %s\nwhich lint does not report on the ServiceAccount:\n  %s",
+					o.Kind, o.Name, source, f, strings.Join(linted, "\n  "))
+			}
 		}
 	}
 	if compared < 25 {

@@ -86,7 +86,7 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 		}
 		objs = append(objs, o...)
 	}
-	facts, issuer, err := lintFacts(ctx, opts, cfg)
+	facts, issuer, notes, err := lintFacts(ctx, opts, cfg)
 	if err != nil {
 		return err
 	}
@@ -98,6 +98,10 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 	}
 	engine := review.New(cfg, review.Options{Facts: facts, Cluster: kubefacts.NewManifests(serviceAccounts), Issuer: issuer})
 	results := lintAll(ctx, engine, cfg.Policy, objs, opts.timeout)
+	if len(notes) > 0 {
+		policy := manifest.Object{Source: opts.trustPolicy, Line: 1, Kind: "TrustPolicy", Name: opts.trustPolicy}
+		results = append([]objectResult{{object: policy, findings: notes}}, results...)
+	}
 	if opts.output == "json" {
 		err = writeJSON(cmd.OutOrStdout(), results)
 	} else {

@@ -18,53 +18,55 @@ import (
 // lintFacts picks lint's AWS facts source and the issuer from the flags: one trust policy
 // (--trust-policy), none (--offline, or no issuer), an AWS state file (--aws-state) answered
 // directly, or AWS itself through the SDK with the configured rate limit. The issuer is
-// --issuer, else the one of --cluster from the source.
-func lintFacts(ctx context.Context, opts lintOptions, cfg *config.Configuration) (awsfacts.Source, string, error) {
+// --issuer, else the one of --cluster from the source. notes are the findings about a given trust
+// policy file itself (IAM would reject it, or reads part of it literally), as trust explain shows them.
+func lintFacts(ctx context.Context, opts lintOptions, cfg *config.Configuration) (_ awsfacts.Source, issuer string, notes []validators.Finding, _ error) {
 	issuer, cluster := cfg.Cluster.Issuer, cfg.Cluster.Name
 	var src awsfacts.Source
 	switch {
 	case opts.trustPolicy != "":
 		if opts.awsState != "" {
-			return nil, "", usageErrorf("--trust-policy checks one given policy; it cannot be combined with --aws-state")
+			return nil, "", nil, usageErrorf("--trust-policy checks one given policy; it cannot be combined with --aws-state")
 		}
 		if issuer == "" {
-			return nil, "", usageErrorf("--trust-policy needs --issuer: the cluster's OIDC issuer URL (aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer)")
+			return nil, "", nil, usageErrorf("--trust-policy needs --issuer: the cluster's OIDC issuer URL (aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer)")
 		}
 		doc, err := readTrustPolicy(opts.trustPolicy)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
-		return &awsfacts.PolicySource{Trust: doc}, issuer, nil
+		notes := validators.TrustPolicyNotes(validators.Object{Kind: "TrustPolicy", Name: opts.trustPolicy}, doc.Policy)
+		return &awsfacts.PolicySource{Trust: doc}, issuer, notes, nil
 	case opts.offline:
 		if opts.awsState != "" {
-			return nil, "", usageErrorf("--offline runs no AWS checks; drop it to check against --aws-state")
+			return nil, "", nil, usageErrorf("--offline runs no AWS checks; drop it to check against --aws-state")
 		}
-		return nil, "", nil
+		return nil, "", nil, nil
 	case issuer == "" && cluster == "":
 		if opts.awsState != "" {
-			return nil, "", usageErrorf("--aws-state needs --issuer or --cluster: the AWS checks need the cluster's OIDC issuer")
+			return nil, "", nil, usageErrorf("--aws-state needs --issuer or --cluster: the AWS checks need the cluster's OIDC issuer")
 		}
-		return nil, "", nil
+		return nil, "", nil, nil
 	case opts.awsState != "":
 		st, err := awsstate.LoadState(opts.awsState)
 		if err != nil {
-			return nil, "", usageErrorf("--aws-state: %v", err)
+			return nil, "", nil, usageErrorf("--aws-state: %v", err)
 		}
 		src = awsfacts.NewStateSource(st, cfg.AWS.ReaderRoles, nil)
 	default:
 		sdk, err := newSDKSource(ctx, cfg, opts.issuerCA)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		src = sdk
 	}
 	if issuer == "" {
 		var err error
 		if issuer, err = src.ClusterIssuer(ctx, cluster); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
-	return src, issuer, nil
+	return src, issuer, nil, nil
 }
 
 // newSDKSource reads AWS through the SDK's default credential chain, with the configuration's

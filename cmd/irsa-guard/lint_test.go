@@ -65,15 +65,23 @@ func TestLintGolden(t *testing.T) {
 		golden   string
 		wantCode int
 	}{
-		"the examples as text":        {args: examples, golden: "lint-examples.txt", wantCode: 1},
-		"the examples as JSON":        {args: append([]string{"-o", "json"}, examples...), golden: "lint-examples.json", wantCode: 1},
-		"the good examples pass":      {args: []string{"-f", "examples/good", "--offline"}, golden: "lint-good.txt", wantCode: 0},
-		"a correct trust policy":      {args: trustArgs("good"), golden: "lint-trust-good.txt", wantCode: 0},
-		"no statement for the issuer": {args: trustArgs("irsa030-no-provider"), golden: "lint-trust-irsa030.txt", wantCode: 1},
-		"the wrong action":            {args: trustArgs("irsa031-action"), golden: "lint-trust-irsa031.txt", wantCode: 1},
-		"StringEquals with a *":       {args: trustArgs("irsa032-conditions"), golden: "lint-trust-irsa032.txt", wantCode: 1},
-		"an explicit Deny":            {args: trustArgs("irsa033-explicit-deny"), golden: "lint-trust-irsa033.txt", wantCode: 1},
-		"trust without a sub":         {args: trustArgs("irsa034-too-broad"), golden: "lint-trust-irsa034.txt", wantCode: 0},
+		"the examples as text":                             {args: examples, golden: "lint-examples.txt", wantCode: 1},
+		"the examples as JSON":                             {args: append([]string{"-o", "json"}, examples...), golden: "lint-examples.json", wantCode: 1},
+		"the good examples pass":                           {args: []string{"-f", "examples/good", "--offline"}, golden: "lint-good.txt", wantCode: 0},
+		"a correct trust policy":                           {args: trustArgs("good"), golden: "lint-trust-good.txt", wantCode: 0},
+		"no statement for the issuer":                      {args: trustArgs("irsa030-no-provider"), golden: "lint-trust-irsa030.txt", wantCode: 1},
+		"the wrong action":                                 {args: trustArgs("irsa031-action"), golden: "lint-trust-irsa031.txt", wantCode: 1},
+		"StringEquals with a *":                            {args: trustArgs("irsa032-conditions"), golden: "lint-trust-irsa032.txt", wantCode: 1},
+		"an explicit Deny":                                 {args: trustArgs("irsa033-explicit-deny"), golden: "lint-trust-irsa033.txt", wantCode: 1},
+		"trust without a sub":                              {args: trustArgs("irsa034-too-broad"), golden: "lint-trust-irsa034.txt", wantCode: 0},
+		"a guard Deny on insecure transport never applies": {args: trustArgs("working-deny-insecure-transport"), golden: "lint-trust-working-deny.txt", wantCode: 0},
+		"a time window warns before it ends":               {args: trustArgs("irsa038-time-window"), golden: "lint-trust-irsa038.txt", wantCode: 0},
+		"an IP allow-list cannot be known before the call": {args: trustArgs("irsa039-ip-allowlist"), golden: "lint-trust-irsa039.txt", wantCode: 0},
+		"working setups are never errors":                  {args: []string{"-f", "examples/working", "--offline"}, golden: "lint-working.txt", wantCode: 0},
+		"a Pod Identity migration is a note, not a denial": {
+			args:   []string{"-f", "examples/working/pod-identity-migration.yaml", "--aws-state", "examples/demo/aws-state.yaml", "--cluster", "demo"},
+			golden: "lint-working-pod-identity.txt", wantCode: 0,
+		},
 		"a provider of another account": {
 			args: append([]string{"-o", "json"}, trustArgs("irsa035-cross-account")...), golden: "lint-trust-irsa035.json", wantCode: 1,
 		},

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const explainProvider = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E"
+
+// checkTime is the time of the check in the goldens.
+const checkTime = "2026-06-01T00:00:00Z"
 
 // TestTrustExplainGolden pins `irsa-guard trust explain` output and exit codes, the contract scripts
 // rely on. Regenerate with UPDATE_GOLDEN=1 go test ./cmd/irsa-guard -run TestTrustExplainGolden
@@ -46,6 +50,38 @@ func TestTrustExplainGolden(t *testing.T) {
 		"sub-and-namespace":         {wantCode: 2, args: []string{"--policy", filepath.Join(td, "eks-scoped.json"), "--provider-arn", explainProvider, "--sub", "x", "--namespace", "prod"}},
 		"namespace-without-account": {wantCode: 2, args: []string{"--policy", filepath.Join(td, "eks-scoped.json"), "--provider-arn", explainProvider, "--namespace", "prod"}},
 		"unknown-output":            {wantCode: 2, args: []string{"--policy", filepath.Join(td, "eks-scoped.json"), "--provider-arn", explainProvider, "--sub", "x", "-o", "yaml"}},
+
+		// The request context: time windows, guards, call-time keys and what-ifs.
+		"time-boxed-warns-before-it-ends": {
+			args: []string{"--policy", filepath.Join(td, "time-boxed.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app"}},
+		"time-boxed-expired": {wantCode: 1,
+			args: []string{"--policy", filepath.Join(td, "time-boxed.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app", "--at", "2027-02-01T00:00:00Z"}},
+		"time-boxed-expired-by-context-json": {wantCode: 1,
+			args: []string{"--policy", filepath.Join(td, "time-boxed.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app", "--context", "aws:EpochTime=1801958400", "-o", "json"}},
+		"ip-allow-list-undetermined": {wantCode: 3,
+			args: []string{"--policy", filepath.Join(td, "ip-allow-list.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app"}},
+		"ip-allow-list-undetermined-json": {wantCode: 3,
+			args: []string{"--policy", filepath.Join(td, "ip-allow-list.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app", "-o", "json"}},
+		"ip-allow-list-what-if-inside": {
+			args: []string{"--policy", filepath.Join(td, "ip-allow-list.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app", "--context", "aws:SourceIp=10.1.2.3"}},
+		"ip-allow-list-what-if-outside": {wantCode: 1,
+			args: []string{"--policy", filepath.Join(td, "ip-allow-list.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app", "--context", "aws:SourceIp=192.0.2.1"}},
+		"ip-allow-list-what-if-vpc-endpoint": {wantCode: 1,
+			args: []string{"--policy", filepath.Join(td, "ip-allow-list.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app", "--context", "aws:SourceIp="}},
+		"guards-region-unknown": {wantCode: 3,
+			args: []string{"--policy", filepath.Join(td, "guards.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app"}},
+		"guards-in-the-fenced-region": {
+			args: []string{"--policy", filepath.Join(td, "guards.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app", "--region", "us-west-2", "--sts-regional-endpoints", "regional"}},
+		"guards-outside-the-fenced-region": {wantCode: 1,
+			args: []string{"--policy", filepath.Join(td, "guards.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app", "--region", "ap-south-1", "--sts-regional-endpoints", "regional"}},
+		"resource-is-rejected-by-iam": {wantCode: 1,
+			args: []string{"--policy", filepath.Join(td, "resource.json"), "--provider-arn", explainProvider, "--namespace", "prod", "--service-account", "my-app"}},
+		"duplicate-key-says-where": {wantCode: 2,
+			args: []string{"--policy", filepath.Join(td, "duplicate-key.json"), "--provider-arn", explainProvider, "--sub", "x"}},
+		"context-without-value":      {wantCode: 2, args: []string{"--policy", filepath.Join(td, "eks-scoped.json"), "--provider-arn", explainProvider, "--sub", "x", "--context", "aws:SourceIp"}},
+		"context-clock-twice":        {wantCode: 2, args: []string{"--policy", filepath.Join(td, "eks-scoped.json"), "--provider-arn", explainProvider, "--sub", "x", "--at", checkTime, "--context", "aws:CurrentTime=2027-01-01T00:00:00Z"}},
+		"bad-at":                     {wantCode: 2, args: []string{"--policy", filepath.Join(td, "eks-scoped.json"), "--provider-arn", explainProvider, "--sub", "x", "--at", "tomorrow"}},
+		"bad-sts-regional-endpoints": {wantCode: 2, args: []string{"--policy", filepath.Join(td, "eks-scoped.json"), "--provider-arn", explainProvider, "--sub", "x", "--sts-regional-endpoints", "true"}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -55,7 +91,11 @@ func TestTrustExplainGolden(t *testing.T) {
 			}
 			var out bytes.Buffer
 			cmd := newRootCommand()
-			cmd.SetArgs(append([]string{"trust", "explain"}, tt.args...))
+			args := append([]string{"trust", "explain"}, tt.args...)
+			if !slices.Contains(args, "--at") && !slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, "Time=") }) {
+				args = append(args, "--at", checkTime) // the goldens must not depend on today's date
+			}
+			cmd.SetArgs(args)
 			cmd.SetIn(bytes.NewReader(stdin))
 			cmd.SetOut(&out)
 			cmd.SetErr(&out)
@@ -90,4 +130,71 @@ func TestTrustExplainGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTrustExplainRefusesALargeFile checks that a file over 1 MiB is refused by name instead of
+// being cut and reported as broken JSON.
+func TestTrustExplainRefusesALargeFile(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(big, append([]byte(`{"Statement":"`), bytes.Repeat([]byte("a"), 1<<20)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"a file": {"--policy", big},
+		"stdin":  {"--policy", "-"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := newRootCommand()
+			cmd.SetArgs(append([]string{"trust", "explain", "--provider-arn", explainProvider, "--sub", "x"}, args...))
+			cmd.SetIn(bytes.NewReader(bytes.Repeat([]byte(" "), 1<<20+1)))
+			var out bytes.Buffer
+			cmd.SetOut(&out)
+			cmd.SetErr(&out)
+			err := cmd.Execute()
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code != 2 || !strings.HasSuffix(err.Error(), ": larger than 1 MiB; a trust policy is a few KiB at most") {
+				t.Errorf("error = %v, want exit 2 saying the file is larger than 1 MiB", err)
+			}
+		})
+	}
+}
+
+// TestTrustExplainExitCodes pins the exit status for each decision, the contract scripts branch on.
+func TestTrustExplainExitCodes(t *testing.T) {
+	td := filepath.Join("testdata", "trust")
+	tests := map[string]struct {
+		policy string
+		extra  []string
+		want   int
+	}{
+		"allow is 0":         {"eks-scoped.json", nil, 0},
+		"implicit deny is 1": {"eks-scoped.json", []string{"--audience", "other"}, 1},
+		"explicit deny is 1": {"guards.json", []string{"--region", "ap-south-1", "--sts-regional-endpoints", "regional"}, 1},
+		"undetermined is 3":  {"ip-allow-list.json", nil, 3},
+		"a policy IAM rejects is 1 even when allowed": {"resource.json", nil, 1},
+		"bad input is 2": {"duplicate-key.json", nil, 2},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			cmd := newRootCommand()
+			cmd.SetArgs(append([]string{"trust", "explain", "--policy", filepath.Join(td, tt.policy), "--provider-arn", explainProvider,
+				"--sub", "system:serviceaccount:prod:my-app", "--at", checkTime}, tt.extra...))
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			if got := exitCodeOf(cmd.Execute()); got != tt.want {
+				t.Errorf("exit status = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func exitCodeOf(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return 2
 }

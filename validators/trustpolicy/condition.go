@@ -2,11 +2,8 @@ package trustpolicy
 
 import (
 	"fmt"
-	"math"
-	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ConditionResult explains one (operator, key) condition of a statement.
@@ -14,12 +11,73 @@ type ConditionResult struct {
 	Operator string   `json:"operator"`
 	Key      string   `json:"key"`
 	Values   []string `json:"values"`           // the policy's values
-	Actual   []string `json:"actual,omitempty"` // the request's values for Key
-	Present  bool     `json:"present"`          // the request has Key with at least one value
-	Matched  bool     `json:"matched"`
+	Actual   []string `json:"actual,omitempty"` // the request's known values for Key
+	Present  bool     `json:"present"`          // the request certainly has Key (known or not)
+	Matched  bool     `json:"matched"`          // the condition certainly holds
+	// Undetermined is set when the condition may hold or not: it depends on the call-time value
+	// of the keys in DependsOn, or (Undocumented) on semantics AWS does not document.
+	Undetermined bool     `json:"undetermined,omitempty"`
+	DependsOn    []string `json:"dependsOn,omitempty"`
+	Undocumented bool     `json:"undocumented,omitempty"`
 	// Unsupported is set for an operator IAM does not know (the condition then never matches).
 	Unsupported bool   `json:"unsupported,omitempty"`
 	Reason      string `json:"reason"`
+}
+
+func (c ConditionResult) truth() truth {
+	switch {
+	case c.Matched:
+		return yes
+	case c.Undetermined:
+		return maybe
+	}
+	return no
+}
+
+// truth is Kleene's three-valued logic: maybe stands for "true or false, not known yet".
+type truth uint8
+
+const (
+	no truth = iota
+	yes
+	maybe
+)
+
+func (t truth) not() truth {
+	switch t {
+	case yes:
+		return no
+	case no:
+		return yes
+	}
+	return maybe
+}
+
+func (t truth) and(u truth) truth {
+	switch {
+	case t == no || u == no:
+		return no
+	case t == yes && u == yes:
+		return yes
+	}
+	return maybe
+}
+
+func (t truth) or(u truth) truth {
+	switch {
+	case t == yes || u == yes:
+		return yes
+	case t == no && u == no:
+		return no
+	}
+	return maybe
+}
+
+func truthOf(b bool) truth {
+	if b {
+		return yes
+	}
+	return no
 }
 
 // operator is a condition operator split into its parts.
@@ -83,85 +141,182 @@ func parseOperator(op string) (operator, error) {
 	return o, nil
 }
 
+// verdict is a condition's truth with the reason and the keys it depends on.
+type verdict struct {
+	t            truth
+	reason       string
+	dependsOn    []string
+	undocumented bool
+}
+
 // evalCondition applies IAM's rules for one condition: keys and operators AND, values OR, the
-// missing-key rules per operator kind, and ForAnyValue/ForAllValues over multi-valued keys.
-func evalCondition(c Condition, vars bool, lookup lookupFunc) ConditionResult {
+// missing-key rules per operator kind, and ForAnyValue/ForAllValues over multi-valued keys; in
+// three-valued logic over keys known only at call time.
+func evalCondition(c Condition, vars bool, rc *reqContext) ConditionResult {
 	res := ConditionResult{Operator: c.Operator, Key: c.Key, Values: c.Values}
-	actual, ok := lookup(c.Key)
-	res.Present = ok && len(actual) > 0
-	res.Actual = actual
+	st := rc.lookup(c.Key)
+	res.Present, res.Actual = st.certainlyPresent(), st.values
 	op, err := parseOperator(c.Operator)
 	if err != nil {
 		res.Unsupported, res.Reason = true, err.Error()+"; the condition never matches"
 		return res
 	}
-	if op.family == "null" {
-		for _, v := range c.Values {
-			if want, err := strconv.ParseBool(v); err == nil && want == !res.Present {
-				res.Matched = true
-			}
-		}
-		res.Reason = fmt.Sprintf("key is %s; Null wants %s", presence(res.Present), strings.Join(c.Values, " or "))
-		return res
-	}
-	if !res.Present {
-		switch {
-		case op.ifExists:
-			res.Matched, res.Reason = true, "key is absent: ...IfExists is true on a missing key"
-		case op.forAny:
-			res.Reason = "key is absent: ForAnyValue is false on a missing key"
-		case op.forAll:
-			res.Matched, res.Reason = true, "key is absent: ForAllValues is true on a missing key"
-		case op.negated:
-			res.Matched, res.Reason = true, "key is absent: negated operators are true on a missing key"
-		default:
-			res.Reason = "key is absent from the request"
-		}
-		return res
-	}
-	var problems []string
-	perValue := func(v string) bool {
-		any := false
-		for _, pv := range c.Values {
-			m, problem := compare(op, pv, v, vars, lookup)
-			if problem != "" {
-				problems = append(problems, problem)
-			}
-			any = any || m
-		}
-		if op.negated {
-			return !any
-		}
-		return any
-	}
+	var v verdict
 	switch {
-	case op.forAll || (op.negated && !op.forAny):
-		res.Matched = true
-		for _, v := range actual {
-			res.Matched = perValue(v) && res.Matched
-		}
+	case op.family == "null":
+		v = evalNull(c, st)
+	case st.known && len(st.values) > 0:
+		v = evalPresent(op, c, st.values, vars, rc)
+	case st.unknown == nil: // absent
+		v = evalAbsent(op)
 	default:
-		for _, v := range actual {
-			res.Matched = perValue(v) || res.Matched
+		v = evalPresent(op, c, nil, vars, rc)
+		if v.t == maybe && !v.undocumented {
+			v.dependsOn = append([]string{c.Key}, v.dependsOn...)
+			v.reason = "value known only at call time: depends on " + st.unknown.DependsOn
+		}
+		if st.unknown.MaybeAbsent {
+			a := evalAbsent(op)
+			switch {
+			case a.t == v.t && a.t != maybe:
+				v.reason = fmt.Sprintf("%s whether or not the key is present (it depends on %s)", map[truth]string{yes: "true", no: "false"}[a.t], st.unknown.DependsOn)
+			case a.undocumented:
+				v = verdict{t: maybe, reason: a.reason, undocumented: true}
+			default:
+				v.t = maybe
+				v.dependsOn = append([]string{c.Key}, v.dependsOn...)
+				if !v.undocumented {
+					v.reason = fmt.Sprintf("the key may be absent, or present with a value known only at call time: depends on %s", st.unknown.DependsOn)
+				}
+			}
 		}
 	}
-	res.Reason = fmt.Sprintf("%s %s %s", quoteList(actual), verdict(res.Matched, op.negated), quoteList(c.Values))
-	if len(problems) > 0 {
-		res.Reason += "; " + problems[0]
+	res.Matched, res.Undetermined, res.Undocumented, res.Reason = v.t == yes, v.t == maybe, v.undocumented && v.t == maybe, v.reason
+	if v.t == maybe {
+		res.DependsOn = uniqueKeys(v.dependsOn)
 	}
 	return res
 }
 
-func presence(present bool) string {
-	if present {
-		return "present"
+// evalNull is the Null operator: true tests that the key is absent, false that it is present.
+func evalNull(c Condition, st keyState) verdict {
+	present := truthOf(st.certainlyPresent())
+	if st.unknown != nil && st.unknown.MaybeAbsent {
+		present = maybe
 	}
-	return "absent"
+	t, bad := no, ""
+	for _, v := range c.Values {
+		switch {
+		case strings.EqualFold(v, "true"):
+			t = t.or(present.not())
+		case strings.EqualFold(v, "false"):
+			t = t.or(present)
+		default:
+			bad = v
+		}
+	}
+	what := map[truth]string{yes: "present", no: "absent", maybe: "present or absent, known only at call time"}[present]
+	if bad != "" && t != yes {
+		return verdict{t: maybe, undocumented: true,
+			reason: fmt.Sprintf("Null takes true or false, not %q; AWS does not document what IAM does with it", bad)}
+	}
+	v := verdict{t: t, reason: fmt.Sprintf("key is %s; Null wants %s", what, strings.Join(c.Values, " or "))}
+	if t == maybe {
+		v.dependsOn = []string{c.Key}
+	}
+	return v
 }
 
-func verdict(matched, negated bool) string {
+// evalAbsent applies the documented missing-key rules
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+// positive operators are false, negated operators and ...IfExists true; ForAnyValue is false and
+// ForAllValues true on a missing key
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+// A set operator combined with IfExists is documented piecewise only: undetermined.
+func evalAbsent(op operator) verdict {
 	switch {
-	case matched && !negated, !matched && negated:
+	case op.ifExists && (op.forAny || op.forAll):
+		set := "ForAnyValue"
+		if op.forAll {
+			set = "ForAllValues"
+		}
+		return verdict{t: maybe, undocumented: true,
+			reason: "key is absent: AWS documents " + set + ": and ...IfExists on a missing key separately, not combined"}
+	case op.ifExists:
+		return verdict{t: yes, reason: "key is absent: ...IfExists is true on a missing key"}
+	case op.forAny:
+		return verdict{t: no, reason: "key is absent: ForAnyValue is false on a missing key"}
+	case op.forAll:
+		return verdict{t: yes, reason: "key is absent: ForAllValues is true on a missing key"}
+	case op.negated:
+		return verdict{t: yes, reason: "key is absent: negated operators are true on a missing key"}
+	}
+	return verdict{t: no, reason: "key is absent from the request"}
+}
+
+// evalPresent compares a present key's values (nil when known only at call time) with the
+// policy's values: values OR; the negation; then every request value (ForAllValues and plain
+// negated operators) or any request value.
+func evalPresent(op operator, c Condition, actual []string, vars bool, rc *reqContext) verdict {
+	if kt, typed := rc.typeOf(c.Key); typed && kt&familyType[op.family] == 0 {
+		return verdict{t: maybe, undocumented: true,
+			reason: fmt.Sprintf("%s compares %s values but the key is %s; AWS does not document the result", op.base, familyName(op.family), kt)}
+	}
+	var deps []string
+	var problem string
+	undocumented := false
+	perValue := func(v *string) truth {
+		t := no
+		for _, pv := range c.Values {
+			cmp := compare(op, pv, v, vars, rc)
+			if cmp.t == maybe {
+				deps = append(deps, cmp.dependsOn...)
+				undocumented = undocumented || cmp.undocumented
+			}
+			if cmp.reason != "" && problem == "" {
+				problem = cmp.reason
+			}
+			t = t.or(cmp.t)
+		}
+		if op.negated {
+			return t.not()
+		}
+		return t
+	}
+	all := op.forAll || (op.negated && !op.forAny)
+	var t truth
+	if actual == nil {
+		t = perValue(nil)
+	} else {
+		t = truthOf(all)
+		for i := range actual {
+			if all {
+				t = t.and(perValue(&actual[i]))
+			} else {
+				t = t.or(perValue(&actual[i]))
+			}
+		}
+	}
+	v := verdict{t: t, dependsOn: deps, undocumented: undocumented && t == maybe}
+	if actual != nil {
+		v.reason = fmt.Sprintf("%s %s %s", quoteList(actual), matchWord(t, op.negated), quoteList(c.Values))
+	}
+	if problem != "" {
+		v.reason = strings.TrimPrefix(v.reason+"; "+problem, "; ")
+	}
+	return v
+}
+
+func familyName(f string) string {
+	return map[string]string{"string": "String", "numeric": "Numeric", "date": "Date", "bool": "Bool",
+		"binary": "Binary", "ip": "IP address", "arn": "ARN"}[f]
+}
+
+func matchWord(t truth, negated bool) string {
+	switch {
+	case t == maybe:
+		return "may or may not match"
+	case (t == yes) != negated:
 		return "matches"
 	default:
 		return "does not match"
@@ -177,135 +332,4 @@ func quoteList(vs []string) string {
 		return q[0]
 	}
 	return "[" + strings.Join(q, ", ") + "]"
-}
-
-// compare applies one base operator (ignoring negation) to one policy value and one request
-// value. problem explains a policy value that can never match (unresolved variable, bad number).
-func compare(op operator, policyValue, actual string, vars bool, lookup lookupFunc) (bool, string) {
-	switch op.family {
-	case "string", "arn":
-		p, ok, missing := expand(policyValue, vars, lookup)
-		if !ok {
-			return false, fmt.Sprintf("policy variable ${%s} has no single value in the request", missing)
-		}
-		if op.family == "arn" {
-			return matchARN(p, actual), ""
-		}
-		switch op.base {
-		case "StringLike", "StringNotLike":
-			return p.match(actual, false), ""
-		case "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase":
-			return p.equal(actual, true), ""
-		default:
-			return p.equal(actual, false), ""
-		}
-	case "numeric":
-		want, err1 := parseNumber(policyValue)
-		got, err2 := parseNumber(actual)
-		if err1 != nil {
-			return false, fmt.Sprintf("policy value %q is not a number", policyValue)
-		}
-		if err2 != nil {
-			return false, ""
-		}
-		return compareOrdered(op.base, got, want), ""
-	case "date":
-		want, err1 := parseDate(policyValue)
-		got, err2 := parseDate(actual)
-		if err1 != nil {
-			return false, fmt.Sprintf("policy value %q is not a date (ISO 8601 or epoch seconds)", policyValue)
-		}
-		if err2 != nil {
-			return false, ""
-		}
-		return compareOrdered(strings.Replace(op.base, "Date", "Numeric", 1), float64(got.UnixNano()), float64(want.UnixNano())), ""
-	case "bool":
-		want, err1 := strconv.ParseBool(policyValue)
-		got, err2 := strconv.ParseBool(actual)
-		if err1 != nil {
-			return false, fmt.Sprintf("policy value %q is not true or false", policyValue)
-		}
-		return err2 == nil && want == got, ""
-	case "binary":
-		return policyValue == actual, ""
-	case "ip":
-		prefix, err := netip.ParsePrefix(policyValue)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(policyValue)
-			if aerr != nil {
-				return false, fmt.Sprintf("policy value %q is not an IP address or CIDR", policyValue)
-			}
-			prefix = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		addr, err := netip.ParseAddr(actual)
-		return err == nil && prefix.Contains(addr), ""
-	}
-	return false, ""
-}
-
-func parseNumber(s string) (float64, error) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
-		return 0, fmt.Errorf("not a finite number")
-	}
-	return f, err
-}
-
-func parseDate(s string) (time.Time, error) {
-	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(secs, 0), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04Z07:00", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("not a date")
-}
-
-func compareOrdered(base string, got, want float64) bool {
-	switch base {
-	case "NumericEquals", "NumericNotEquals": // negation applied by the caller
-		return got == want
-	case "NumericLessThan":
-		return got < want
-	case "NumericLessThanEquals":
-		return got <= want
-	case "NumericGreaterThan":
-		return got > want
-	case "NumericGreaterThanEquals":
-		return got >= want
-	}
-	return false
-}
-
-// matchARN compares ARNs component by component (IAM's Arn* operators): each of the six
-// colon-separated parts is matched on its own with * and ? wildcards, case-sensitively.
-func matchARN(p pattern, actual string) bool {
-	pp := splitPattern(p, 6)
-	ap := strings.SplitN(actual, ":", 6)
-	if len(pp) != 6 || len(ap) != 6 {
-		return false
-	}
-	for i := range pp {
-		if !pp[i].match(ap[i], false) {
-			return false
-		}
-	}
-	return true
-}
-
-func splitPattern(p pattern, n int) []pattern {
-	var out []pattern
-	cur := pattern{}
-	for i, c := range p.r {
-		if c == ':' && len(out) < n-1 {
-			out = append(out, cur)
-			cur = pattern{}
-			continue
-		}
-		cur.r = append(cur.r, c)
-		cur.wild = append(cur.wild, p.wild[i])
-	}
-	return append(out, cur)
 }

@@ -6,30 +6,25 @@ import (
 	"strings"
 )
 
-// Request is the call being authorised, e.g. sts:AssumeRoleWithWebIdentity by a Federated
-// principal (an OIDC provider ARN) with the token's claims as context keys.
-type Request struct {
-	Action        string              // e.g. sts:AssumeRoleWithWebIdentity
-	PrincipalType string              // Federated, AWS, Service or CanonicalUser
-	Principal     string              // e.g. arn:aws:iam::111122223333:oidc-provider/oidc.eks...
-	Context       map[string][]string // condition keys (matched case-insensitively) -> values
-}
-
-// Decision is IAM's answer for a request.
+// Decision is IAM's answer for a request, or undetermined when it depends on values only the
+// service sees at call time or on semantics AWS does not document.
 type Decision string
 
-// The three outcomes of IAM policy evaluation.
+// The outcomes of IAM policy evaluation, and undetermined.
 const (
 	DecisionAllow        Decision = "allow"
 	DecisionImplicitDeny Decision = "implicit-deny"
 	DecisionExplicitDeny Decision = "explicit-deny"
+	DecisionUndetermined Decision = "undetermined"
 )
 
 // Result is the decision with its reasons: the statements that decided it and, for every
-// statement, why it applied or not.
+// statement, why it applied or not. For an undetermined decision, Deciding lists the statements
+// whose outcome is open and DependsOn the keys they depend on.
 type Result struct {
 	Decision   Decision          `json:"decision"`
 	Deciding   []StatementRef    `json:"decidingStatements"`
+	DependsOn  []string          `json:"dependsOn,omitempty"`
 	Statements []StatementResult `json:"statements"`
 }
 
@@ -39,15 +34,18 @@ type StatementRef struct {
 	Sid   string `json:"sid,omitempty"`
 }
 
-// StatementResult explains one statement: it applies when principal, action and every
-// condition match.
+// StatementResult explains one statement: it applies when principal, action and every condition
+// match (Matched); it is Undetermined when none of them certainly fails but some condition is
+// undetermined.
 type StatementResult struct {
 	StatementRef
-	Effect     Effect            `json:"effect"`
-	Matched    bool              `json:"matched"`
-	Principal  Check             `json:"principal"`
-	Action     Check             `json:"action"`
-	Conditions []ConditionResult `json:"conditions"`
+	Effect       Effect            `json:"effect"`
+	Matched      bool              `json:"matched"`
+	Undetermined bool              `json:"undetermined,omitempty"`
+	DependsOn    []string          `json:"dependsOn,omitempty"`
+	Principal    Check             `json:"principal"`
+	Action       Check             `json:"action"`
+	Conditions   []ConditionResult `json:"conditions"`
 }
 
 // Check is a matched/not-matched verdict on one element with its reason.
@@ -56,7 +54,7 @@ type Check struct {
 	Reason  string `json:"reason"`
 }
 
-// ConditionsMatched reports whether every condition of the statement matched.
+// ConditionsMatched reports whether every condition of the statement certainly matched.
 func (s StatementResult) ConditionsMatched() bool {
 	for _, c := range s.Conditions {
 		if !c.Matched {
@@ -66,51 +64,111 @@ func (s StatementResult) ConditionsMatched() bool {
 	return true
 }
 
-// Evaluate decides req against p with IAM's rules: an explicit Deny wins, otherwise an Allow
-// must match, otherwise the request is implicitly denied. Policy variables are resolved from
-// req.Context when the policy's Version is 2012-10-17. Evaluate never fails: statements IAM
-// would reject (NotPrincipal, an unknown operator) simply do not match, and say why.
+// ConditionsFailed reports whether some condition of the statement certainly does not match.
+func (s StatementResult) ConditionsFailed() bool {
+	for _, c := range s.Conditions {
+		if !c.Matched && !c.Undetermined {
+			return true
+		}
+	}
+	return false
+}
+
+// Evaluate decides req against p with IAM's rules (an explicit Deny wins, otherwise an Allow must
+// match, otherwise the request is implicitly denied) in three-valued logic: a condition on a key
+// whose value is known only at call time, or whose semantics AWS does not document, is
+// undetermined, and so is every statement and decision that hangs on it.
+//
+//   - explicit-deny: a Deny statement certainly applies;
+//   - allow: an Allow certainly applies and no Deny can apply;
+//   - implicit-deny: no Allow can apply (denied whatever the undetermined Denies do);
+//   - undetermined: otherwise; Deciding and DependsOn name the open statements and their keys.
+//
+// Policy variables are resolved from the request when the policy's Version is 2012-10-17.
+// Evaluate never fails: statements IAM would reject (NotPrincipal, an unknown operator) simply do
+// not match, and say why.
 func Evaluate(p *Policy, req Request) Result {
-	ctx := make(map[string][]string, len(req.Context))
-	keys := make([]string, 0, len(req.Context))
-	for k := range req.Context {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // merge keys that differ only in case in a fixed order
-	for _, k := range keys {
-		lk := strings.ToLower(k)
-		ctx[lk] = append(ctx[lk], req.Context[k]...)
-	}
-	lookup := func(key string) ([]string, bool) {
-		v, ok := ctx[strings.ToLower(key)]
-		return v, ok
-	}
+	rc := newReqContext(req)
 	vars := p.Version == "2012-10-17"
 
 	res := Result{Decision: DecisionImplicitDeny, Deciding: []StatementRef{}, Statements: []StatementResult{}}
-	var allows, denies []StatementRef
+	var allows, denies, maybeAllows, maybeDenies []StatementResult
 	for _, s := range p.Statements {
 		sr := StatementResult{StatementRef: StatementRef{Index: s.Index, Sid: s.Sid}, Effect: s.Effect, Conditions: []ConditionResult{}}
 		sr.Principal = matchPrincipal(s, req)
 		sr.Action = matchActions(s, req.Action)
-		for _, c := range s.Conditions {
-			sr.Conditions = append(sr.Conditions, evalCondition(c, vars, lookup))
+		t := yes
+		if !sr.Principal.Matched || !sr.Action.Matched {
+			t = no
 		}
-		sr.Matched = sr.Principal.Matched && sr.Action.Matched && sr.ConditionsMatched()
-		if sr.Matched && s.Effect == Deny {
-			denies = append(denies, sr.StatementRef)
-		} else if sr.Matched {
-			allows = append(allows, sr.StatementRef)
+		var deps []string
+		for _, c := range s.Conditions {
+			cr := evalCondition(c, vars, rc)
+			sr.Conditions = append(sr.Conditions, cr)
+			t = t.and(cr.truth())
+			deps = append(deps, cr.DependsOn...)
+		}
+		sr.Matched, sr.Undetermined = t == yes, t == maybe
+		if sr.Undetermined {
+			sr.DependsOn = uniqueKeys(deps)
+		}
+		switch {
+		case t == yes && s.Effect == Deny:
+			denies = append(denies, sr)
+		case t == yes:
+			allows = append(allows, sr)
+		case t == maybe && s.Effect == Deny:
+			maybeDenies = append(maybeDenies, sr)
+		case t == maybe:
+			maybeAllows = append(maybeAllows, sr)
 		}
 		res.Statements = append(res.Statements, sr)
 	}
 	switch {
 	case len(denies) > 0:
-		res.Decision, res.Deciding = DecisionExplicitDeny, denies
-	case len(allows) > 0:
-		res.Decision, res.Deciding = DecisionAllow, allows
+		res.Decision, res.Deciding = DecisionExplicitDeny, refs(denies)
+	case len(allows) > 0 && len(maybeDenies) == 0:
+		res.Decision, res.Deciding = DecisionAllow, refs(allows)
+	case len(allows) == 0 && len(maybeAllows) == 0:
+		// No Allow can apply: denied whatever the undetermined Denies turn out to be.
+	default:
+		open := maybeDenies
+		if len(allows) == 0 {
+			open = append(slices.Clone(maybeAllows), maybeDenies...)
+			slices.SortFunc(open, func(a, b StatementResult) int { return a.Index - b.Index })
+		}
+		var deps []string
+		for _, s := range open {
+			deps = append(deps, s.DependsOn...)
+		}
+		res.Decision, res.Deciding, res.DependsOn = DecisionUndetermined, refs(open), uniqueKeys(deps)
 	}
 	return res
+}
+
+func refs(stmts []StatementResult) []StatementRef {
+	out := make([]StatementRef, len(stmts))
+	for i, s := range stmts {
+		out[i] = s.StatementRef
+	}
+	return out
+}
+
+// uniqueKeys sorts keys and drops repeats that differ only in case (keys are case-insensitive).
+func uniqueKeys(keys []string) []string {
+	if len(keys) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range keys {
+		if lk := strings.ToLower(k); !seen[lk] {
+			seen[lk] = true
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return out
 }
 
 func matchPrincipal(s Statement, req Request) Check {

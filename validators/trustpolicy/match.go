@@ -75,27 +75,26 @@ func matchAction(policyAction, action string) bool {
 	return globPattern(policyAction).match(action, true)
 }
 
-// lookupFunc returns a request context key's values; ok is false when the key is absent.
-type lookupFunc func(key string) (values []string, ok bool)
-
 // expand substitutes policy variables (${key}, ${key, 'default'}, ${*}, ${?}, ${$}) in a policy
 // value, as IAM does for Version 2012-10-17. A variable whose key is absent (and has no default)
-// or has several values makes the value unusable: ok is false and missing names the key, so the
-// condition does not match, as in IAM.
-func expand(v string, vars bool, lookup lookupFunc) (p pattern, ok bool, missing string) {
+// or has several values makes the value unusable: t is no and key names the variable, so the
+// condition does not match, as in IAM
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html). A variable
+// whose value is known only at call time makes the value unknown: t is maybe.
+func expand(v string, vars bool, rc *reqContext) (p pattern, t truth, key string) {
 	if !vars || !strings.Contains(v, "${") {
-		return globPattern(v), true, ""
+		return globPattern(v), yes, ""
 	}
 	for {
 		i := strings.Index(v, "${")
 		if i < 0 {
 			p.add(v, true)
-			return p, true, ""
+			return p, yes, ""
 		}
 		j := strings.IndexByte(v[i:], '}')
 		if j < 0 {
 			p.add(v, true)
-			return p, true, ""
+			return p, yes, ""
 		}
 		p.add(v[:i], true)
 		inner := strings.TrimSpace(v[i+2 : i+j])
@@ -112,14 +111,16 @@ func expand(v string, vars bool, lookup lookupFunc) (p pattern, ok bool, missing
 				key, def, hasDef = strings.TrimSpace(k), d[1:len(d)-1], true
 			}
 		}
-		vals, present := lookup(key)
+		st := rc.lookup(key)
 		switch {
-		case present && len(vals) == 1:
-			p.add(vals[0], false)
-		case !present && hasDef:
+		case st.known && len(st.values) == 1:
+			p.add(st.values[0], false)
+		case st.unknown != nil:
+			return pattern{}, maybe, key
+		case !st.certainlyPresent() && hasDef:
 			p.add(def, false)
 		default:
-			return pattern{}, false, key
+			return pattern{}, no, key
 		}
 	}
 }

@@ -41,15 +41,31 @@ func TestParseAcceptsRealPolicyShapes(t *testing.T) {
 			want: Policy{Version: "2012-10-17", Statements: []Statement{{
 				Effect: Deny, NotPrincipal: &Principal{Values: map[string][]string{"AWS": {"arn:aws:iam::1:root"}}},
 				Action: []string{"*"}, Resource: []string{"*"},
-			}}, Notes: []string{
-				"Statement[0].NotPrincipal: role trust policies do not support NotPrincipal; IAM rejects the policy",
-				"Statement[0]: a role trust policy must not have Resource or NotResource; IAM rejects the policy",
+			}}, Notes: []Note{
+				{Path: "Statement[0].NotPrincipal", Line: 1, Column: 55, Rejected: true, offset: 54,
+					Message: "role trust policies do not support NotPrincipal; IAM rejects the policy when it is written (MalformedPolicyDocument)"},
+				{Path: "Statement[0].Resource", Line: 1, Column: 113, Rejected: true, offset: 112,
+					Message: "a role trust policy cannot name a resource; IAM rejects the policy when it is written (MalformedPolicyDocument: Has prohibited field Resource)"},
 			}},
 		},
-		"a policy without Version is noted: policy variables are then plain text": {
+		"a policy without Version that uses a policy variable is noted: the variable is then plain text": {
+			policy: `{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"StringEquals":{"k":"${aws:username}"}}}}`,
+			want: Policy{Statements: []Statement{{Effect: Allow, Principal: &Principal{Any: true}, Action: []string{"*"},
+				Conditions: []Condition{{Operator: "StringEquals", Key: "k", Values: []string{"${aws:username}"}, Path: "Statement.Condition.StringEquals"}}}},
+				Notes: []Note{{Path: "Version", Line: 1, Column: 1, offset: 0,
+					Message: `missing, so IAM uses 2008-10-17, where policy variables like ${aws:username} are plain text; use "2012-10-17"`}}},
+		},
+		"a policy without Version and without policy variables needs no note": {
 			policy: `{"Statement":{"Effect":"Allow","Principal":"*","Action":"*"}}`,
-			want: Policy{Statements: []Statement{{Effect: Allow, Principal: &Principal{Any: true}, Action: []string{"*"}}},
-				Notes: []string{"Version: missing; IAM then uses 2008-10-17, where policy variables like ${aws:username} are plain text"}},
+			want:   Policy{Statements: []Statement{{Effect: Allow, Principal: &Principal{Any: true}, Action: []string{"*"}}}},
+		},
+		"a wildcard inside a Federated principal is noted: IAM matches principals exactly": {
+			policy: "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\n\"Principal\":{\"Federated\":[\"arn:aws:iam::1:oidc-provider/a\",\"arn:aws:iam::1:oidc-provider/oidc.eks.*.amazonaws.com/id/*\"]},\"Action\":\"*\"}}",
+			want: Policy{Version: "2012-10-17", Statements: []Statement{{Effect: Allow,
+				Principal: &Principal{Values: map[string][]string{"Federated": {"arn:aws:iam::1:oidc-provider/a", "arn:aws:iam::1:oidc-provider/oidc.eks.*.amazonaws.com/id/*"}}},
+				Action:    []string{"*"}}},
+				Notes: []Note{{Path: "Statement.Principal.Federated[1]", Line: 2, Column: 60, offset: 114,
+					Message: `IAM does not expand a wildcard inside a principal, so "arn:aws:iam::1:oidc-provider/oidc.eks.*.amazonaws.com/id/*" matches only that exact text`}}},
 		},
 	}
 	for name, tt := range tests {
@@ -95,6 +111,16 @@ func TestParseErrorsSayWhere(t *testing.T) {
 		"an unknown element":     {`{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Actions":"x"}}`, "line 1, column 71: Statement.Actions: unknown statement element (expected Sid, Effect, Principal, Action, NotAction or Condition)"},
 		"a multi-byte column":    {"{\"Sid\":\"é\", }", `line 1, column 13: invalid JSON: invalid character '}' looking for beginning of object key string`},
 		"deep nesting is capped": {`{"Statement":` + repeat("[", 100), "line 1, column 78: nested deeper than 64 levels"},
+		"a repeated Effect (IAM's grammar forbids repeated keys)": {"{\"Statement\":{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"*\",\n\"Effect\":\"Allow\"}}",
+			`line 2, column 1: Statement: duplicate key "Effect" (first at line 1); IAM does not accept a key twice in one element`},
+		"a repeated Statement": {`{"Statement":{"Effect":"Deny","Principal":"*","Action":"*"},"Statement":{"Effect":"Allow","Principal":"*","Action":"*"}}`,
+			`line 1, column 61: duplicate key "Statement" (first at line 1); IAM does not accept a key twice in one element`},
+		"a repeated condition operator": {`{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"StringEquals":{"a":"1"},"StringEquals":{"b":"2"}}}}`,
+			`line 1, column 99: Statement.Condition: duplicate key "StringEquals" (first at line 1); IAM does not accept a key twice in one element`},
+		"a repeated condition key": {`{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"StringEquals":{"x:sub":"a","x:sub":"b"}}}}`,
+			`line 1, column 102: Statement.Condition.StringEquals: duplicate key "x:sub" (first at line 1); IAM does not accept a key twice in one element`},
+		"a repeated principal type": {`{"Statement":{"Effect":"Allow","Principal":{"Federated":"a","Federated":"b"},"Action":"*"}}`,
+			`line 1, column 61: Statement.Principal: duplicate key "Federated" (first at line 1); IAM does not accept a key twice in one element`},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -125,6 +151,8 @@ func FuzzParse(f *testing.F) {
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/x"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"x:sub":"system:serviceaccount:a:b"}}}]}`,
 		`{"Statement":{"Effect":"Deny","NotPrincipal":"*","NotAction":["a","b"],"Condition":{"Null":{"k":true}}}}`,
 		`{"Statement":[[[`, `{"a":1e999}`, "\xff", `"x"`,
+		`{"Statement":{"Effect":"Allow","Effect":"Deny"}}`,
+		`{"Statement":{"Effect":"Allow","Principal":{"Federated":["a*","*"]},"Action":"*","Resource":"*","Condition":{"StringEquals":{"k":"${x}"}}}}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -138,8 +166,14 @@ func FuzzParse(f *testing.F) {
 			_ = pe.Error()
 			return
 		}
-		if len(p.Statements) == 0 && p == nil {
+		// An empty Statement list parses: nothing allows, whatever IAM thinks of it.
+		if p == nil {
 			t.Fatal("nil policy without error")
+		}
+		for _, n := range p.Notes {
+			if n.Line < 1 || n.Column < 1 || n.Message == "" {
+				t.Fatalf("note without position or message: %+v", n)
+			}
 		}
 	})
 }

@@ -4,7 +4,10 @@
 package trustpolicy
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Effect is a statement's Effect: "Allow" or "Deny" (IAM is case-sensitive here).
@@ -21,9 +24,11 @@ type Policy struct {
 	Version    string
 	ID         string
 	Statements []Statement
-	// Notes lists things IAM rejects in a role trust policy or that change meaning (NotPrincipal,
-	// Resource, a missing Version), each with its path. They do not stop evaluation.
-	Notes []string
+	// Notes lists what IAM treats differently from how the policy reads: elements IAM rejects in a
+	// role trust policy when it is written (NotPrincipal, Resource), and text IAM takes literally
+	// (a wildcard inside a principal, a policy variable under an old Version). They do not stop
+	// evaluation; they are in document order.
+	Notes []Note
 }
 
 // Statement is one entry of the policy's Statement element.
@@ -94,7 +99,10 @@ func Parse(data []byte) (*Policy, error) {
 	return p.policy(root)
 }
 
-type parser struct{ data []byte }
+type parser struct {
+	data  []byte
+	notes []Note
+}
 
 func (p *parser) errorf(n *node, path, format string, args ...any) error {
 	return &ParseError{Offset: n.offset, Path: path, Msg: fmt.Sprintf(format, args...), data: p.data}
@@ -103,6 +111,9 @@ func (p *parser) errorf(n *node, path, format string, args ...any) error {
 func (p *parser) policy(root *node) (*Policy, error) {
 	if root.kind != kindObject {
 		return nil, p.errorf(root, "", "a policy must be a JSON object with a Statement, got %s", root.kind)
+	}
+	if err := p.noDuplicates(root, ""); err != nil {
+		return nil, err
 	}
 	pol := &Policy{}
 	var stmts, version *node
@@ -145,26 +156,20 @@ func (p *parser) policy(root *node) (*Policy, error) {
 		return nil, p.errorf(stmts, "Statement", "must be an object or a list of objects, got %s", stmts.kind)
 	}
 	switch pol.Version {
-	case "2012-10-17":
-	case "":
-		pol.Notes = append(pol.Notes, `Version: missing; IAM then uses 2008-10-17, where policy variables like ${aws:username} are plain text`)
-	case "2008-10-17":
-		pol.Notes = append(pol.Notes, `Version: 2008-10-17 treats policy variables like ${aws:username} as plain text`)
+	case "2012-10-17", "", "2008-10-17":
 	default:
 		return nil, p.errorf(version, "Version", "unknown version %q (use \"2012-10-17\")", pol.Version)
 	}
-	for _, s := range pol.Statements {
-		path := "Statement"
-		if stmts.kind == kindArray {
-			path = fmt.Sprintf("Statement[%d]", s.Index)
+	if pol.Version != "2012-10-17" && usesPolicyVariables(pol) {
+		at, v := root.offset, "missing, so IAM uses 2008-10-17"
+		if version != nil {
+			at, v = version.offset, "2008-10-17"
 		}
-		if s.NotPrincipal != nil {
-			pol.Notes = append(pol.Notes, path+".NotPrincipal: role trust policies do not support NotPrincipal; IAM rejects the policy")
-		}
-		if s.Resource != nil || s.NotResource != nil {
-			pol.Notes = append(pol.Notes, path+": a role trust policy must not have Resource or NotResource; IAM rejects the policy")
-		}
+		// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
+		p.note(at, "Version", false, "%s, where policy variables like ${aws:username} are plain text; use \"2012-10-17\"", v)
 	}
+	slices.SortStableFunc(p.notes, func(a, b Note) int { return cmp.Compare(a.offset, b.offset) })
+	pol.Notes = p.notes
 	return pol, nil
 }
 
@@ -172,6 +177,9 @@ func (p *parser) statement(n *node, index int, path string) (Statement, error) {
 	s := Statement{Index: index}
 	if n.kind != kindObject {
 		return s, p.errorf(n, path, "a statement must be an object, got %s", n.kind)
+	}
+	if err := p.noDuplicates(n, path); err != nil {
+		return s, err
 	}
 	var err error
 	for _, m := range n.members {
@@ -190,15 +198,23 @@ func (p *parser) statement(n *node, index int, path string) (Statement, error) {
 		case "Principal":
 			s.Principal, err = p.principal(m.value, mpath)
 		case "NotPrincipal":
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html#access-analyzer-reference-policy-checks-error-role-trust-policy-syntax-error-notprincipal
+			p.note(m.offset, mpath, true, "role trust policies do not support NotPrincipal; IAM rejects the policy when it is written (MalformedPolicyDocument)")
 			s.NotPrincipal, err = p.principal(m.value, mpath)
 		case "Action":
 			s.Action, err = p.stringList(m.value, mpath)
 		case "NotAction":
 			s.NotAction, err = p.stringList(m.value, mpath)
-		case "Resource":
-			s.Resource, err = p.stringList(m.value, mpath)
-		case "NotResource":
-			s.NotResource, err = p.stringList(m.value, mpath)
+		case "Resource", "NotResource":
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html#access-analyzer-reference-policy-checks-error-role-trust-policy-syntax-error-resource;
+			// CreateRole answers "MalformedPolicyDocument: Has prohibited field Resource"
+			// (https://github.com/kubernetes-sigs/external-dns/issues/3085).
+			p.note(m.offset, mpath, true, "a role trust policy cannot name a resource; IAM rejects the policy when it is written (MalformedPolicyDocument: Has prohibited field %s)", m.key)
+			if m.key == "Resource" {
+				s.Resource, err = p.stringList(m.value, mpath)
+			} else {
+				s.NotResource, err = p.stringList(m.value, mpath)
+			}
 		case "Condition":
 			s.Conditions, err = p.conditions(m.value, mpath)
 		default:
@@ -229,6 +245,9 @@ func (p *parser) principal(n *node, path string) (*Principal, error) {
 		}
 		return &Principal{Any: true}, nil
 	case kindObject:
+		if err := p.noDuplicates(n, path); err != nil {
+			return nil, err
+		}
 		pr := &Principal{Values: map[string][]string{}}
 		for _, m := range n.members {
 			switch m.key {
@@ -239,6 +258,18 @@ func (p *parser) principal(n *node, path string) (*Principal, error) {
 			vals, err := p.stringList(m.value, path+"."+m.key)
 			if err != nil {
 				return nil, err
+			}
+			for i, v := range vals {
+				if v == "*" || !strings.Contains(v, "*") {
+					continue
+				}
+				at, vpath := m.value.offset, path+"."+m.key
+				if m.value.kind == kindArray {
+					at, vpath = m.value.items[i].offset, fmt.Sprintf("%s[%d]", vpath, i)
+				}
+				// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html:
+				// "You cannot use a wildcard to match part of a principal name or ARN."
+				p.note(at, vpath, false, "IAM does not expand a wildcard inside a principal, so %q matches only that exact text", v)
 			}
 			pr.Values[m.key] = append(pr.Values[m.key], vals...)
 		}
@@ -274,11 +305,17 @@ func (p *parser) conditions(n *node, path string) ([]Condition, error) {
 	if n.kind != kindObject {
 		return nil, p.errorf(n, path, "must be an object like {\"StringEquals\": {\"key\": \"value\"}}, got %s", n.kind)
 	}
+	if err := p.noDuplicates(n, path); err != nil {
+		return nil, err
+	}
 	var out []Condition
 	for _, op := range n.members {
 		opPath := path + "." + op.key
 		if op.value.kind != kindObject {
 			return nil, p.errorf(op.value, opPath, "must be an object of condition keys to values, got %s", op.value.kind)
+		}
+		if err := p.noDuplicates(op.value, opPath); err != nil {
+			return nil, err
 		}
 		for _, k := range op.value.members {
 			vals, err := p.conditionValues(k.value, opPath+"["+quoteKey(k.key)+"]")
@@ -321,5 +358,3 @@ func (p *parser) conditionValues(n *node, path string) ([]string, error) {
 	}
 	return out, nil
 }
-
-// hasWildcard reports whether s uses IAM's * or ? wildcards.

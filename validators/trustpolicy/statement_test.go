@@ -113,23 +113,36 @@ func TestEvaluateExplainsEveryStatement(t *testing.T) {
 	}
 }
 
-// FuzzEvaluate checks that evaluation never panics and is deterministic for any parsable policy
-// and any subject.
+// FuzzEvaluate checks that evaluation never panics, is deterministic, and is sound in three-valued
+// logic: a decision that is certain while some keys are known only at call time stays the same
+// whatever values those keys turn out to have (ip, agent; "" for the IP means absent).
 func FuzzEvaluate(f *testing.F) {
-	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:*","Condition":{"StringLike":{"`+issuer+`:sub":"system:serviceaccount:*:a?"}}}}`, "system:serviceaccount:x:ab")
-	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","NotAction":"x","Condition":{"ForAllValues:NumericLessThanIfExists":{"k":[1,"${k}"]},"DateEquals":{"`+issuer+`:aud":"2020-01-01"}}}]}`, "${*}")
-	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"ArnLike":{"`+issuer+`:sub":"a:b:c:d:e:*"},"IpAddress":{"`+issuer+`:sub":"::1/128"},"Null":{"x":"maybe"}}}}`, "a:b:c:d:e:f:g")
-	f.Fuzz(func(t *testing.T, policy, sub string) {
+	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:*","Condition":{"StringLike":{"`+issuer+`:sub":"system:serviceaccount:*:a?"}}}}`, "system:serviceaccount:x:ab", "10.0.0.1", "aws-sdk-go")
+	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","NotAction":"x","Condition":{"ForAllValues:NumericLessThanIfExists":{"k":[1,"${k}"]},"DateEquals":{"`+issuer+`:aud":"2020-01-01"}}}]}`, "${*}", "", "")
+	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"ArnLike":{"`+issuer+`:sub":"a:b:c:d:e:*"},"IpAddress":{"`+issuer+`:sub":"::1/128"},"Null":{"x":"maybe"}}}}`, "a:b:c:d:e:f:g", "::1", "x")
+	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*"},{"Effect":"Deny","Principal":"*","Action":"*","Condition":{"NotIpAddressIfExists":{"aws:SourceIp":"10.0.0.0/8"},"StringNotLike":{"aws:UserAgent":"${aws:SourceIp}*"}}}]}`, "s", "192.0.2.1", "10.0.0.0")
+	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"Null":{"aws:SourceIp":"false"},"ForAnyValue:StringEqualsIfExists":{"aws:UserAgent":""}}}]}`, "s", "", "")
+	f.Fuzz(func(t *testing.T, policy, sub, ip, agent string) {
 		p, err := Parse([]byte(policy))
 		if err != nil {
 			return
 		}
-		a, b := Evaluate(p, webIdentity(sub)), Evaluate(p, webIdentity(sub))
+		partial := callTime(map[string][]string{issuer + ":sub": {sub}})
+		a, b := Evaluate(p, partial), Evaluate(p, partial)
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("Evaluate is not deterministic:\n%+v\n%+v", a, b)
 		}
 		if (a.Decision == DecisionImplicitDeny) != (len(a.Deciding) == 0) {
 			t.Fatalf("decision %s with deciding statements %v", a.Decision, a.Deciding)
+		}
+		full := callTime(map[string][]string{issuer + ":sub": {sub}, "aws:UserAgent": {agent}, "aws:ResourceTag/team": {}})
+		if ip != "" {
+			full.Context["aws:SourceIp"] = []string{ip}
+		} else {
+			full.Context["aws:SourceIp"] = []string{}
+		}
+		if got := Evaluate(p, full); a.Decision != DecisionUndetermined && got.Decision != a.Decision {
+			t.Fatalf("decision %s with keys known only at call time, but %s once ip=%q agent=%q are known", a.Decision, got.Decision, ip, agent)
 		}
 	})
 }
