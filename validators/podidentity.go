@@ -2,6 +2,8 @@ package validators
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,10 +60,9 @@ const PodIdentityPrincipal = "pods.eks.amazonaws.com"
 
 // CheckPodIdentityRoleTrust predicts whether the association's role lets EKS Pod Identity assume
 // it (IRSA061): pods.eks.amazonaws.com needs sts:AssumeRole and, unless the association disables
-// session tags, sts:TagSession. The session tags EKS adds are the request context
-// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html): the cluster name, namespace
-// and ServiceAccount are known here; the pod's name and UID, and the cluster ARN, are not, so a
-// decision that depends on them is "could not verify", never a denial.
+// session tags, sts:TagSession (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html).
+// The request context is what is known before a pod exists (podIdentityRequest); a decision that
+// depends on the rest is "could not verify", never a denial.
 func CheckPodIdentityRoleTrust(obj Object, f PodIdentityFacts, namespace, serviceAccount string) []Finding {
 	if f.Role == nil || f.Association == nil {
 		return nil
@@ -73,19 +74,13 @@ func CheckPodIdentityRoleTrust(obj Object, f PodIdentityFacts, namespace, servic
 	if f.Association.DisableSessionTags {
 		actions = actions[:1]
 	}
-	known := map[string][]string{
-		"aws:RequestTag/eks-cluster-name":           {f.Cluster},
-		"aws:RequestTag/kubernetes-namespace":       {namespace},
-		"aws:RequestTag/kubernetes-service-account": {serviceAccount},
-	}
-	var denied, unknown []string
+	var denied, dependsOn []string
 	for _, action := range actions {
-		req := trustpolicy.Request{Action: action, PrincipalType: "Service", Principal: PodIdentityPrincipal, Context: known}
-		res := trustpolicy.Evaluate(f.Role.Trust.Policy, req)
-		switch {
-		case res.Decision == trustpolicy.DecisionAllow:
-		case dependsOnUnknown(f.Role.Trust.Policy, req, known):
-			unknown = append(unknown, action)
+		res := trustpolicy.Evaluate(f.Role.Trust.Policy, podIdentityRequest(action, f, namespace, serviceAccount))
+		switch res.Decision {
+		case trustpolicy.DecisionAllow:
+		case trustpolicy.DecisionUndetermined:
+			dependsOn = append(dependsOn, res.DependsOn...)
 		default:
 			denied = append(denied, action)
 		}
@@ -98,27 +93,49 @@ func CheckPodIdentityRoleTrust(obj Object, f PodIdentityFacts, namespace, servic
 			WithFix(fmt.Sprintf(`Add to role %s's trust policy: {"Effect": "Allow", "Principal": {"Service": %q}, "Action": ["sts:AssumeRole", "sts:TagSession"]}.`,
 				f.Role.ARN, PodIdentityPrincipal)))
 	}
-	if len(unknown) > 0 {
+	if len(denied) == 0 && len(dependsOn) > 0 {
+		slices.Sort(dependsOn)
 		out = append(out, NewFinding(CheckCouldNotVerify, obj,
-			fmt.Sprintf("could not verify role %s trusts Pod Identity: depends on the pod's session tags", Quote(role.Name, 30))))
+			fmt.Sprintf("could not verify role %s trusts Pod Identity: depends on %s", Quote(role.Name, 30), strings.Join(slices.Compact(dependsOn), ", "))).
+			WithFix("Nothing to change if those values will fit when a pod starts; EKS sets them per pod (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html)."))
 	}
 	return propagating(out, "role", f.Role.CreateDate, f.Now)
 }
 
-// dependsOnUnknown reports whether a statement naming the principal and action has a condition
-// on a key the request does not know (a pod's name or UID, the cluster's ARN, anything not
-// documented for this call), so its outcome cannot be told before the call.
-func dependsOnUnknown(p *trustpolicy.Policy, req trustpolicy.Request, known map[string][]string) bool {
-	res := trustpolicy.Evaluate(p, req)
-	for _, s := range res.Statements {
-		if !s.Principal.Matched || !s.Action.Matched {
-			continue
-		}
-		for _, c := range s.Conditions {
-			if _, ok := known[c.Key]; !ok && !c.Present {
-				return true
-			}
-		}
+// podIdentityRequest is the call EKS Pod Identity makes to assume the association's role, as far as
+// it is known before a pod exists. Its session tags (aws:RequestTag/<key>, aws:TagKeys) are
+// documented (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html): the cluster's
+// name, the namespace and the ServiceAccount are known here, the pod's name and UID only once it
+// exists, the cluster's ARN only where its region and account are. Whether EKS sets the
+// confused-deputy keys (aws:SourceAccount, aws:SourceArn, ...) is not documented: they may be
+// present with an unknown value.
+func podIdentityRequest(action string, f PodIdentityFacts, namespace, serviceAccount string) trustpolicy.Request {
+	req := trustpolicy.Request{
+		Action: action, PrincipalType: "Service", Principal: PodIdentityPrincipal,
+		Context: map[string][]string{"aws:SecureTransport": {"true"}},
+		Unknown: map[string]trustpolicy.Unknown{},
+		Types: map[string]trustpolicy.KeyType{
+			"aws:CurrentTime": trustpolicy.TypeDate, "aws:EpochTime": trustpolicy.TypeDate | trustpolicy.TypeNumeric,
+			"aws:SecureTransport": trustpolicy.TypeBool, "aws:RequestTag/*": trustpolicy.TypeString, "aws:TagKeys": trustpolicy.TypeString,
+		},
 	}
-	return false
+	if !f.Now.IsZero() {
+		req.Context["aws:CurrentTime"] = []string{f.Now.UTC().Format(time.RFC3339)}
+		req.Context["aws:EpochTime"] = []string{strconv.FormatInt(f.Now.Unix(), 10)}
+	}
+	for _, key := range []string{"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths"} {
+		req.Unknown[key] = trustpolicy.Unknown{DependsOn: "how EKS Pod Identity calls STS (not documented)", MaybeAbsent: true}
+	}
+	if f.Association.DisableSessionTags {
+		return req
+	}
+	req.Context["aws:RequestTag/eks-cluster-name"] = []string{f.Cluster}
+	req.Context["aws:RequestTag/kubernetes-namespace"] = []string{namespace}
+	req.Context["aws:RequestTag/kubernetes-service-account"] = []string{serviceAccount}
+	req.Context["aws:TagKeys"] = []string{"eks-cluster-arn", "eks-cluster-name", "kubernetes-namespace",
+		"kubernetes-service-account", "kubernetes-pod-name", "kubernetes-pod-uid"}
+	req.Unknown["aws:RequestTag/kubernetes-pod-name"] = trustpolicy.Unknown{DependsOn: "the pod's name"}
+	req.Unknown["aws:RequestTag/kubernetes-pod-uid"] = trustpolicy.Unknown{DependsOn: "the pod's UID"}
+	req.Unknown["aws:RequestTag/eks-cluster-arn"] = trustpolicy.Unknown{DependsOn: "the cluster's ARN"}
+	return req
 }

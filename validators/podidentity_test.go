@@ -40,7 +40,11 @@ func TestCheckPodIdentity(t *testing.T) {
 		},
 		"a condition on the pod's name cannot be told before the pod exists": {
 			role: trust(`{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringLike":{"aws:RequestTag/kubernetes-pod-name":"cart-*"}}}`),
-			want: []string{`IRSA090/info could not verify role "cart-pod-identity" trusts Pod Identity: depends on the pod's session tags`},
+			want: []string{`IRSA090/info could not verify role "cart-pod-identity" trusts Pod Identity: depends on aws:RequestTag/kubernetes-pod-name`},
+		},
+		"a confused-deputy condition on aws:SourceAccount is not documented for Pod Identity": {
+			role: trust(`{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}}`),
+			want: []string{`IRSA090/info could not verify role "cart-pod-identity" trusts Pod Identity: depends on aws:SourceAccount`},
 		},
 		"an association EKS could not be asked about": {
 			unverified: []Unverified{{What: "EKS Pod Identity association", Reason: "throttled"}},
