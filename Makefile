@@ -46,14 +46,18 @@ controlplane: ## Build and cache kube-apiserver, etcd and kubectl v1.37.2 from t
 helm-tools: ## Build and cache helm and helm-unittest; eval "$$(hack/helm.sh)" exports their env
 	@hack/helm.sh >/dev/null
 
+.PHONY: piw
+piw: ## Build and cache the real amazon-eks-pod-identity-webhook from ../shared/third_party (the e2e suite's injector)
+	@$(GO) run ./hack/piw >/dev/null
+
 .PHONY: e2e
-e2e: controlplane helm-tools ## End-to-end suite (envtest) on the cached real kube-apiserver, etcd and kubectl
+e2e: controlplane helm-tools piw ## End-to-end suite (envtest) on the cached real kube-apiserver, etcd, kubectl and pod-identity-webhook
 	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) $(GO) test -tags e2e -count=1 -timeout 8m ./e2e/... || rc=$$?; hack/controlplane.sh sweep; exit $$rc
 
 .PHONY: demo
 demo: ## Run it: real kube-apiserver + fake AWS + the webhook; apply examples/demo, show kubectl's warnings and denials
-	@echo "demo: building kube-apiserver, etcd, kubectl, helm and irsa-guard if needed (first run: about 15-20 minutes on 2 cores; then instant)"
-	@hack/controlplane.sh >/dev/null && hack/helm.sh >/dev/null
+	@echo "demo: building kube-apiserver, etcd, kubectl, helm, pod-identity-webhook and irsa-guard if needed (first run: about 15-20 minutes on 2 cores; then instant)"
+	@hack/controlplane.sh >/dev/null && hack/helm.sh >/dev/null && $(GO) run ./hack/piw >/dev/null
 	@$(MAKE) --no-print-directory build >/dev/null && $(GO) build -o bin/irsa-guard-demo ./hack/demo
 	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) bin/irsa-guard-demo || rc=$$?; hack/controlplane.sh sweep; exit $$rc
 

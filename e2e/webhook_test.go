@@ -56,7 +56,7 @@ func TestWebhook(t *testing.T) {
 		}
 	})
 
-	piw, err := testenv.StartPodIdentityWebhook(ctx, testEnv)
+	piw, err := testenv.StartPodIdentityWebhook(ctx, testEnv, injectorOptions(t, w))
 	if err != nil {
 		t.Fatal(err)
 	}

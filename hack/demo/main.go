@@ -1,6 +1,7 @@
 // Command demo is `make demo`: it shows irsa-guard doing its main job on a real kube-apiserver. It starts
-// the control plane hack/controlplane.sh built, a fake AWS seeded from examples/demo/aws-state.yaml, a
-// stand-in pod-identity-webhook and irsa-guard itself as the Helm chart deploys it, then applies the
+// the control plane hack/controlplane.sh built, a fake AWS seeded from examples/demo/aws-state.yaml,
+// pod-identity-webhook (the real one built from ../shared/third_party when it is there, else the
+// stand-in) and irsa-guard itself as the Helm chart deploys it, then applies the
 // manifests in examples/demo with the real kubectl, one scenario at a time, so a person sees exactly
 // what kubectl prints. Everything it started is stopped when it ends, on Ctrl-C too: it runs inside the
 // test environment (testenv.Run), whose watchdog reaps what an abrupt exit leaves behind.
@@ -90,7 +91,7 @@ func run(env *testenv.Env) error {
 		return err
 	}
 	defer guard.Stop()
-	piw, err := testenv.StartPodIdentityWebhook(ctx, env)
+	piw, err := testenv.StartPodIdentityWebhook(ctx, env, testenv.PodIdentityWebhookOptions{Root: root, Dir: dir})
 	if err != nil {
 		return err
 	}
@@ -102,8 +103,8 @@ func run(env *testenv.Env) error {
   fake AWS          IAM/STS from examples/demo/aws-state.yaml on %s
   OIDC issuer       %s
                     (stands in for %s)
-  pod-identity-webhook stand-in, injecting credentials as EKS does
-`, aws.Server.URL(), aws.IssuerURL, aws.StandsFor)
+  pod-identity-webhook %s
+`, aws.Server.URL(), aws.IssuerURL, aws.StandsFor, piw.About)
 
 	apply := func(file string) []string { return []string{"apply", "-f", "examples/demo/" + file} }
 	scenarios := []scenario{

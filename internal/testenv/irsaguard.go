@@ -241,8 +241,11 @@ func (g *IRSAGuard) WebhookRequests(ctx context.Context, path string) (int, erro
 }
 
 // LogTail returns the last n lines of the server's log, for failure messages.
-func (g *IRSAGuard) LogTail(n int) string {
-	data, err := os.ReadFile(g.LogFile)
+func (g *IRSAGuard) LogTail(n int) string { return tailFile(g.LogFile, n) }
+
+// tailFile returns the last n lines of a log file, or why it could not be read.
+func tailFile(path string, n int) string {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()
 	}

@@ -2,67 +2,214 @@ package testenv
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
+	"os"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// What amazon-eks-pod-identity-webhook injects (pkg/handler/handler.go), and the names EKS registers it under.
+// What amazon-eks-pod-identity-webhook injects and the names EKS registers it under
+// (https://github.com/aws/amazon-eks-pod-identity-webhook/blob/3bf80a34/pkg/handler/handler.go,
+// https://github.com/aws/amazon-eks-pod-identity-webhook/blob/3bf80a34/main.go).
 const (
 	PIWConfiguration = "pod-identity-webhook"
 	PIWWebhook       = "iam-for-pods.amazonaws.com"
 	PIWVolume        = "aws-iam-token"
 	PIWMountPath     = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
 	PIWSkipLabel     = "eks.amazonaws.com/skip-pod-identity-webhook"
+	// EKS Pod Identity ("container credentials") mode, for ServiceAccounts with an association.
+	PIWPodIdentityVolume    = "eks-pod-identity-token"
+	PIWPodIdentityMountPath = "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount"
+	PIWPodIdentityLabel     = "eks.amazonaws.com/pod-identity"
 )
 
-// PodIdentityWebhook stands in for EKS's pod-identity-webhook, which envtest lacks: a real mutating
-// webhook, registered under the names EKS uses, that injects AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE
-// and the aws-iam-token projected volume into pods whose ServiceAccount has a role-arn, the way the
-// real one does. irsa-guard's pod checks then see what they would see on EKS.
-type PodIdentityWebhook struct {
-	config *admissionregistrationv1.MutatingWebhookConfiguration
-	env    *Env
-	stop   context.CancelFunc
-	served chan error
+// Injector chooses which pod-identity-webhook StartPodIdentityWebhook runs.
+type Injector string
+
+const (
+	// InjectorAuto runs the real webhook when its source is available (PIWSource) and otherwise the
+	// stand-in, saying why. $IRSA_GUARD_PIW (PIWInjectorEnv) overrides it.
+	InjectorAuto Injector = ""
+	// InjectorReal builds and runs the real webhook; a missing source is an error wrapping ErrPIWSourceMissing.
+	InjectorReal Injector = "real"
+	// InjectorStandIn runs this package's stand-in, which shares irsa-guard's assumptions.
+	InjectorStandIn Injector = "stand-in"
+)
+
+// PIWInjectorEnv, set to "real" or "stand-in", overrides InjectorAuto: CI sets "real" so a missing
+// source fails the run instead of quietly testing against the stand-in.
+const PIWInjectorEnv = "IRSA_GUARD_PIW"
+
+// PodIdentityWebhookOptions are the real webhook's flags that matter to IRSA, and where it comes from.
+// The stand-in honours RegionalSTS only; asking it for anything else is an error.
+type PodIdentityWebhookOptions struct {
+	// Root is the repository root: the source is looked for beside it and built into its .cache.
+	// Default: the nearest directory above the working directory holding go.mod.
+	Root     string
+	Injector Injector
+	// Dir receives the webhook's log and its Pod Identity association file; default a new temporary
+	// directory (under the run directory in a suite, so the reaper removes it).
+	Dir string
+	// TokenAudience is --token-audience (upstream default sts.amazonaws.com).
+	TokenAudience string
+	// RegionalSTS is --sts-regional-endpoint: inject AWS_STS_REGIONAL_ENDPOINTS=regional.
+	RegionalSTS bool
+	// DefaultRegion is --aws-default-region: inject AWS_REGION and AWS_DEFAULT_REGION.
+	DefaultRegion string
+	// ComposeRoleARN, when set, is --compose-role-arn with a loopback instance metadata service
+	// answering this identity: a bare role name expands to arn:<partition>:iam::<account>:role/<name>.
+	ComposeRoleARN *InstanceIdentity
+	// AnnotationPrefix is --annotation-prefix (upstream default eks.amazonaws.com).
+	AnnotationPrefix string
+	// PodIdentityAssociations are the ServiceAccounts with an EKS Pod Identity association at start;
+	// SetPodIdentityAssociations changes them later.
+	PodIdentityAssociations []PodIdentityAssociation
+	// Logf receives the one line saying which injector runs and why (e.g. t.Logf); default: the logr
+	// logger from the context.
+	Logf func(format string, args ...any)
 }
 
-// StartPodIdentityWebhook serves the fake on the harness's webhook endpoint (Env.Webhook) and registers
-// it. Pods labelled eks.amazonaws.com/skip-pod-identity-webhook are not sent to it, as upstream.
-func StartPodIdentityWebhook(ctx context.Context, env *Env) (*PodIdentityWebhook, error) {
-	server := crwebhook.NewServer(crwebhook.Options{Host: env.Webhook.Host, Port: env.Webhook.Port, CertDir: env.Webhook.CertDir})
-	server.Register("/mutate", &admission.Webhook{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
-		return injectIRSA(ctx, env, req)
-	})})
-	serveCtx, stop := context.WithCancel(context.Background())
-	p := &PodIdentityWebhook{env: env, stop: stop, served: make(chan error, 1)}
-	go func() { p.served <- server.Start(serveCtx) }()
-	started := server.StartedChecker()
-	deadline := time.Now().Add(30 * time.Second)
-	for started(&http.Request{}) != nil {
-		if time.Now().After(deadline) {
-			_ = p.Stop()
-			return nil, errors.New("the fake pod-identity-webhook did not start serving within 30s")
+// PodIdentityAssociation names a ServiceAccount that has an EKS Pod Identity association. The real
+// webhook reads them from the JSON file it watches
+// (https://github.com/aws/amazon-eks-pod-identity-webhook/blob/3bf80a34/pkg/containercredentials/types.go).
+type PodIdentityAssociation struct {
+	Namespace      string `json:"namespace"`
+	ServiceAccount string `json:"serviceAccount"`
+}
+
+// PodIdentityWebhook is a running pod-identity-webhook registered with the API server as EKS registers
+// it: the real one built from source, or the stand-in.
+type PodIdentityWebhook struct {
+	// Real says the real webhook runs; About says which one runs and, for the stand-in, why.
+	Real  bool
+	About string
+	// URL is where the API server calls it.
+	URL string
+	// LogFile is the real webhook's log ("" for the stand-in).
+	LogFile string
+
+	env        *Env
+	registered bool
+	probe      *corev1.ServiceAccount
+	real       *realPIW
+	standIn    *standInPIW
+}
+
+// StartPodIdentityWebhook starts the injector o.Injector chooses, registers it, and waits until a pod
+// created through the API server gets credentials from it. Stop undoes everything. With InjectorAuto a
+// missing source means the stand-in, logged through o.Logf; a source that fails to build is an error.
+func StartPodIdentityWebhook(ctx context.Context, env *Env, o PodIdentityWebhookOptions) (p *PodIdentityWebhook, err error) {
+	if o.Root == "" {
+		if o.Root, err = repoRoot(); err != nil {
+			return nil, err
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	p.config = &admissionregistrationv1.MutatingWebhookConfiguration{
+	src, why, err := chooseInjector(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Dir == "" {
+		if o.Dir, err = os.MkdirTemp("", "pod-identity-webhook-"); err != nil {
+			return nil, err
+		}
+	}
+	p = &PodIdentityWebhook{env: env}
+	defer func() {
+		if err != nil {
+			_ = p.Stop()
+			p = nil
+		}
+	}()
+	if src != "" {
+		bin, err := BuildPodIdentityWebhook(ctx, o.Root)
+		if err != nil {
+			return p, err // never the stand-in instead of a real webhook that does not build
+		}
+		p.Real, p.About = true, "the real amazon-eks-pod-identity-webhook, built from "+src
+		if p.real, err = startRealPIW(ctx, env, o, bin); err != nil {
+			return p, err
+		}
+		p.URL, p.LogFile = p.real.url, p.real.logFile
+	} else {
+		p.About = "the stand-in pod-identity-webhook (internal/testenv), because " + why
+		if p.standIn, err = startStandInPIW(ctx, env, o); err != nil {
+			return p, err
+		}
+		p.URL = p.standIn.url
+	}
+	if o.Logf != nil {
+		o.Logf("pod-identity-webhook: %s", p.About)
+	} else {
+		logf.FromContext(ctx).Info("Started pod-identity-webhook", "injector", p.About)
+	}
+	if err := p.createProbe(ctx, o); err != nil {
+		return p, err
+	}
+	return p, p.Register(ctx, nil)
+}
+
+// chooseInjector picks the real webhook (its source directory) or the stand-in (why it is used).
+func chooseInjector(o PodIdentityWebhookOptions) (src, why string, err error) {
+	mode, how := o.Injector, "asked for by the caller"
+	if mode == InjectorAuto {
+		mode, how = Injector(os.Getenv(PIWInjectorEnv)), "asked for by "+PIWInjectorEnv
+	}
+	switch mode {
+	case InjectorStandIn:
+		if need := o.needsReal(); need != "" {
+			return "", "", fmt.Errorf("the stand-in pod-identity-webhook was %s, but %s", how, need)
+		}
+		return "", how, nil
+	case InjectorAuto, InjectorReal:
+		src, err := PIWSource(o.Root)
+		switch {
+		case err == nil:
+			return src, "", nil
+		case mode == InjectorReal || !errors.Is(err, ErrPIWSourceMissing):
+			return "", "", err
+		case o.needsReal() != "":
+			return "", "", fmt.Errorf("%w, and %s", err, o.needsReal())
+		}
+		return "", err.Error(), nil
+	}
+	return "", "", fmt.Errorf("%s=%q: want %q or %q", PIWInjectorEnv, mode, InjectorReal, InjectorStandIn)
+}
+
+// needsReal names the first option the stand-in does not implement, "" if it can stand in.
+func (o PodIdentityWebhookOptions) needsReal() string {
+	switch {
+	case o.TokenAudience != "":
+		return "the stand-in has no --token-audience"
+	case o.DefaultRegion != "":
+		return "the stand-in has no --aws-default-region"
+	case o.ComposeRoleARN != nil:
+		return "the stand-in has no --compose-role-arn"
+	case o.AnnotationPrefix != "":
+		return "the stand-in has no --annotation-prefix"
+	case len(o.PodIdentityAssociations) > 0:
+		return "the stand-in has no EKS Pod Identity associations"
+	}
+	return ""
+}
+
+// Configuration is the MutatingWebhookConfiguration as EKS registers pod-identity-webhook (by URL on
+// loopback, as EKS calls https://127.0.0.1:23443/mutate, with envtest's serving CA): pods CREATE,
+// failurePolicy Ignore (a failing webhook admits pods uninjected), reinvocationPolicy IfNeeded, and
+// the objectSelector of upstream's deploy/mutatingwebhook.yaml that lets a pod opt out by label.
+func (p *PodIdentityWebhook) Configuration() *admissionregistrationv1.MutatingWebhookConfiguration {
+	return &admissionregistrationv1.MutatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: PIWConfiguration},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name: PIWWebhook,
-			ClientConfig: admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
-				Namespace: "kube-system", Name: "pod-identity-webhook", Path: ptr.To("/mutate"),
-			}},
+			Name:         PIWWebhook,
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: ptr.To(p.URL), CABundle: p.env.Webhook.CAData},
 			Rules: []admissionregistrationv1.RuleWithOperations{{
 				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
 				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
@@ -71,99 +218,95 @@ func StartPodIdentityWebhook(ctx context.Context, env *Env) (*PodIdentityWebhook
 				{Key: PIWSkipLabel, Operator: metav1.LabelSelectorOpDoesNotExist},
 			}},
 			FailurePolicy:           ptr.To(admissionregistrationv1.Ignore),
+			ReinvocationPolicy:      ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy),
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
 			AdmissionReviewVersions: []string{admissionv1.SchemeGroupVersion.Version},
-			TimeoutSeconds:          ptr.To[int32](3),
 		}},
 	}
-	if err := env.InstallWebhooks(ctx, []*admissionregistrationv1.MutatingWebhookConfiguration{p.config}, nil); err != nil {
-		_ = p.Stop()
-		return nil, err
-	}
-	return p, nil
 }
 
-// Stop unregisters the fake and stops its server, returning the server's error if it failed.
-func (p *PodIdentityWebhook) Stop() error {
-	if p == nil || p.stop == nil {
+// Register creates (or replaces) the webhook configuration, after edit (nil: none) changed its one
+// webhook, e.g. to give it a namespaceSelector. Unedited, it waits until the API server calls the
+// webhook again; edited, the caller knows what to wait for (see WaitFor).
+func (p *PodIdentityWebhook) Register(ctx context.Context, edit func(*admissionregistrationv1.MutatingWebhook)) error {
+	cfg := p.Configuration()
+	if edit != nil {
+		edit(&cfg.Webhooks[0])
+	}
+	p.registered = true
+	if err := p.env.InstallWebhooks(ctx, []*admissionregistrationv1.MutatingWebhookConfiguration{cfg}, nil); err != nil {
+		return err
+	}
+	if edit != nil {
 		return nil
 	}
-	if p.config != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_ = p.env.Client.Delete(ctx, p.config)
-		cancel()
-	}
-	p.stop()
-	p.stop = nil
-	if err := <-p.served; err != nil {
-		return fmt.Errorf("the fake pod-identity-webhook's server: %w", err)
+	_, err := p.WaitFor(ctx, p.probe.Namespace, p.probe.Name, func(pod *corev1.Pod) bool { return InjectedRoleARN(pod) != "" })
+	if err != nil {
+		return fmt.Errorf("pod-identity-webhook registered but not injecting: %w%s", err, p.logTail())
 	}
 	return nil
 }
 
-// injectIRSA is the fake's mutation; the patch is computed by controller-runtime from the mutated pod.
-func injectIRSA(ctx context.Context, env *Env, req admission.Request) admission.Response {
-	pod := &corev1.Pod{}
-	if err := json.Unmarshal(req.Object.Raw, pod); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
+// Unregister deletes the webhook configuration, as on a cluster without pod-identity-webhook; the
+// server keeps running for a later Register.
+func (p *PodIdentityWebhook) Unregister(ctx context.Context) error {
+	p.registered = false
+	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: PIWConfiguration}}
+	if err := p.env.Client.Delete(ctx, cfg); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete the pod-identity-webhook configuration: %w", err)
 	}
-	saName := pod.Spec.ServiceAccountName
-	if saName == "" {
-		saName = "default"
+	return nil
+}
+
+// SetPodIdentityAssociations replaces the ServiceAccounts with an EKS Pod Identity association; the
+// real webhook picks the file up within about a second (WaitFor tells when).
+func (p *PodIdentityWebhook) SetPodIdentityAssociations(assocs []PodIdentityAssociation) error {
+	if p.real == nil {
+		return errors.New("the stand-in pod-identity-webhook has no EKS Pod Identity associations")
 	}
-	sa, err := env.Clientset.CoreV1().ServiceAccounts(req.Namespace).Get(ctx, saName, metav1.GetOptions{})
-	if err != nil {
-		return admission.Allowed(fmt.Sprintf("ServiceAccount %s not readable: %v", saName, err))
+	return p.real.writeAssociations(assocs)
+}
+
+// Stop unregisters the webhook, stops it and removes what it created, returning the first problem: a
+// real webhook that exited on its own before Stop (a crash) is one.
+func (p *PodIdentityWebhook) Stop() error {
+	if p == nil {
+		return nil
 	}
-	role := sa.Annotations["eks.amazonaws.com/role-arn"]
-	if role == "" {
-		return admission.Allowed("no role-arn")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	if p.registered {
+		errs = append(errs, p.Unregister(ctx))
 	}
-	audience := sa.Annotations["eks.amazonaws.com/audience"]
-	if audience == "" {
-		audience = "sts.amazonaws.com"
-	}
-	hasVolume := false
-	for _, v := range pod.Spec.Volumes {
-		hasVolume = hasVolume || v.Name == PIWVolume
-	}
-	if !hasVolume { // an existing aws-iam-token volume is kept, as upstream does
-		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: PIWVolume, VolumeSource: corev1.VolumeSource{
-			Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
-				Audience: audience, ExpirationSeconds: ptr.To[int64](86400), Path: "token",
-			}}}},
-		}})
-	}
-	inject := func(c *corev1.Container) {
-		env := map[string]bool{}
-		for _, e := range c.Env {
-			env[e.Name] = true
+	if p.probe != nil {
+		if err := p.env.Clientset.CoreV1().ServiceAccounts(p.probe.Namespace).Delete(ctx, p.probe.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
 		}
-		for _, e := range []corev1.EnvVar{
-			{Name: "AWS_STS_REGIONAL_ENDPOINTS", Value: "regional"},
-			{Name: "AWS_ROLE_ARN", Value: role},
-			{Name: "AWS_WEB_IDENTITY_TOKEN_FILE", Value: PIWMountPath + "/token"},
-		} {
-			if !env[e.Name] {
-				c.Env = append(c.Env, e)
-			}
-		}
-		for _, m := range c.VolumeMounts {
-			if m.Name == PIWVolume {
-				return
-			}
-		}
-		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: PIWVolume, MountPath: PIWMountPath, ReadOnly: true})
+		p.probe = nil
 	}
-	for i := range pod.Spec.InitContainers {
-		inject(&pod.Spec.InitContainers[i])
+	if p.real != nil {
+		errs = append(errs, p.real.stop(ctx))
+		p.real = nil
 	}
-	for i := range pod.Spec.Containers {
-		inject(&pod.Spec.Containers[i])
+	if p.standIn != nil {
+		errs = append(errs, p.standIn.stop())
+		p.standIn = nil
 	}
-	mutated, err := json.Marshal(pod)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+	return errors.Join(errs...)
+}
+
+// LogTail returns the end of the real webhook's log, for failure messages.
+func (p *PodIdentityWebhook) LogTail(n int) string {
+	if p.LogFile == "" {
+		return "(the stand-in has no log)"
 	}
-	return admission.PatchResponseFromRaw(req.Object.Raw, mutated)
+	return tailFile(p.LogFile, n)
+}
+
+func (p *PodIdentityWebhook) logTail() string {
+	if p.LogFile == "" {
+		return ""
+	}
+	return "; its log ends:\n" + p.LogTail(20)
 }
