@@ -13,7 +13,7 @@ import (
 // source gets a deadline a little earlier than the caller's, so a source that honours its context
 // says itself which lookup timed out; a source that overruns anyway is answered for by
 // IRSA090 "did not finish", never by waiting past the caller's deadline.
-func (e *Engine) awsFindings(ctx context.Context, id validators.Identity) []validators.Finding {
+func (e *Engine) awsFindings(ctx context.Context, tr *Report, id validators.Identity) []validators.Finding {
 	if e.facts == nil || e.issuer == "" {
 		return nil
 	}
@@ -26,6 +26,7 @@ func (e *Engine) awsFindings(ctx context.Context, id validators.Identity) []vali
 	go func() { done <- e.facts.IdentityFacts(fctx, id) }()
 	select {
 	case facts := <-done:
+		tr.AWS = &facts
 		return e.memo.check(id, facts)
 	case <-ctx.Done():
 		return []validators.Finding{validators.NewFinding(validators.CheckCouldNotVerify, id.Object,

@@ -112,17 +112,47 @@ func New(cfg *config.Configuration, opts Options) *Engine {
 // Review returns every finding about the subject, with the configured severities applied. It
 // never fails: what it cannot know is reported as "could not verify" (IRSA090) or not at all.
 func (e *Engine) Review(ctx context.Context, s Subject) []validators.Finding {
-	var out []validators.Finding
+	return e.Explain(ctx, s).Findings
+}
+
+// Report is a review with what it rested on, for a front end that explains it step by step
+// (diagnose): the same findings Review returns, and the facts the checks saw.
+type Report struct {
+	Findings []validators.Finding
+	// ServiceAccount is the ServiceAccount reviewed, or the pod's; nil when it was not known.
+	ServiceAccount *corev1.ServiceAccount
+	// Pod is the pod as the pod checks saw it: as admitted, or as pod-identity-webhook will inject
+	// it before admission (Injection says how); nil for a ServiceAccount.
+	Pod       *corev1.Pod
+	Injection validators.Injection
+	// Identity and AWS are the AWS identity checked and the facts the AWS checks used; nil when
+	// they did not run (no AWS, no issuer, no valid role ARN, EKS Pod Identity in use).
+	Identity *validators.Identity
+	AWS      *validators.AWSFacts
+	// PodIdentity is the ServiceAccount's EKS Pod Identity association as read; nil when it was
+	// not asked (no cluster name, no AWS).
+	PodIdentity *validators.PodIdentityFacts
+	// WebhooksChecked is set when pod-identity-webhook's configuration was checked (IRSA050/051).
+	WebhooksChecked bool
+}
+
+// Explain reviews the subject like Review and returns the report behind the findings.
+func (e *Engine) Explain(ctx context.Context, s Subject) Report {
+	var r Report
 	switch {
 	case s.ServiceAccount != nil:
-		out = e.reviewServiceAccount(ctx, s.Stage, s.ServiceAccount)
+		r.Findings = e.reviewServiceAccount(ctx, &r, s.Stage, s.ServiceAccount)
 	case s.Pod != nil:
-		out = e.reviewPod(ctx, s)
+		r.Findings = e.reviewPod(ctx, &r, s)
 	}
-	for i, f := range out {
+	for i, f := range r.Findings {
 		if sev, ok := e.severity[f.Check]; ok {
-			out[i] = f.WithSeverity(sev)
+			r.Findings[i] = f.WithSeverity(sev)
 		}
 	}
-	return out
+	return r
 }
+
+// AWSChecked reports whether the engine can run the AWS checks at all: a facts source and the
+// cluster's issuer.
+func (e *Engine) AWSChecked() bool { return e.facts != nil && e.issuer != "" }

@@ -12,13 +12,14 @@ import (
 // what AWS says about its role and the cluster's OIDC provider (IRSA010-035) when the role ARN
 // is one, and, once it is in a cluster, whether pod-identity-webhook can inject for it
 // (IRSA050/051).
-func (e *Engine) reviewServiceAccount(ctx context.Context, stage Stage, sa *corev1.ServiceAccount) []validators.Finding {
+func (e *Engine) reviewServiceAccount(ctx context.Context, tr *Report, stage Stage, sa *corev1.ServiceAccount) []validators.Finding {
+	tr.ServiceAccount = sa
 	settings := e.webhookSettings(ctx)
-	out := e.serviceAccountFindings(ctx, sa, settings, serviceAccountCall(sa, settings))
+	out := e.serviceAccountFindings(ctx, tr, sa, settings, serviceAccountCall(sa, settings))
 	if stage != StageManifest && usesIRSA(sa) {
 		target := validators.InjectionTarget{Object: validators.ServiceAccountObject(sa)}
 		target.NamespaceLabels, target.NamespaceKnown = e.namespaceLabels(ctx, sa.Namespace)
-		out = append(out, e.webhookFindings(ctx, target)...)
+		out = append(out, e.webhookFindings(ctx, tr, target)...)
 	}
 	return out
 }
@@ -29,9 +30,13 @@ func (e *Engine) reviewServiceAccount(ctx context.Context, stage Stage, sa *core
 // credentials, which the SDKs use, and EKS documents that the role-arn annotation is ignored
 // (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html), so nothing about the
 // annotation may deny it.
-func (e *Engine) serviceAccountFindings(ctx context.Context, sa *corev1.ServiceAccount, settings validators.WebhookSettings, call validators.WebIdentityCall) []validators.Finding {
+func (e *Engine) serviceAccountFindings(ctx context.Context, tr *Report, sa *corev1.ServiceAccount, settings validators.WebhookSettings, call validators.WebIdentityCall) []validators.Finding {
 	out := validators.CheckServiceAccount(sa, settings)
-	if pi, ok := e.podIdentity(ctx, sa); ok && pi.HasAssociation() {
+	pi, ok := e.podIdentity(ctx, sa)
+	if ok {
+		tr.PodIdentity = &pi
+	}
+	if ok && pi.HasAssociation() {
 		return append(ignoreIRSA(sa, out, pi), e.podIdentityFindings(sa, pi)...)
 	} else if ok {
 		out = append(out, validators.CheckPodIdentityAssociation(validators.ServiceAccountObject(sa), pi)...)
@@ -50,10 +55,11 @@ func (e *Engine) serviceAccountFindings(ctx context.Context, sa *corev1.ServiceA
 	case validArn(arn):
 		id := validators.Identity{
 			Object: validators.ServiceAccountObject(sa), Namespace: sa.Namespace, ServiceAccount: sa.Name,
-			RoleARN: arn, Audience: audienceOf(sa, settings), Issuer: e.issuer, Call: call,
+			RoleARN: arn, Audience: audienceOf(sa, settings), Issuer: e.issuer, Cluster: e.cluster.Name, Call: call,
 		}
 		id.Call.Now = e.clock()
-		out = append(out, e.awsFindings(ctx, id)...)
+		tr.Identity = &id
+		out = append(out, e.awsFindings(ctx, tr, id)...)
 	}
 	return out
 }
@@ -61,7 +67,7 @@ func (e *Engine) serviceAccountFindings(ctx context.Context, sa *corev1.ServiceA
 // reviewPod is every finding about a pod: its annotations (IRSA002-003), the pod checks
 // (IRSA040-045, IRSA062) on the pod as pod-identity-webhook leaves it, its ServiceAccount's
 // findings, and, once in a cluster, whether pod-identity-webhook can inject into it (IRSA050/051).
-func (e *Engine) reviewPod(ctx context.Context, s Subject) []validators.Finding {
+func (e *Engine) reviewPod(ctx context.Context, tr *Report, s Subject) []validators.Finding {
 	pod := s.Pod
 	obj := s.Object
 	if obj.Kind == "" {
@@ -73,11 +79,12 @@ func (e *Engine) reviewPod(ctx context.Context, s Subject) []validators.Finding 
 	checked := pod
 	if s.Stage == StageManifest && saKnown {
 		pi, _ := e.podIdentity(ctx, sa)
-		checked, _ = validators.PredictInjection(pod, sa, settings, pi.HasAssociation())
+		checked, tr.Injection = validators.PredictInjection(pod, sa, settings, pi.HasAssociation())
 	}
 	if !saKnown {
 		sa = nil
 	}
+	tr.ServiceAccount, tr.Pod = sa, checked
 	pf := validators.CheckPod(obj, checked, sa, settings)
 	out = append(out, pf...)
 	if !saKnown || !usesIRSA(sa) {
@@ -86,15 +93,16 @@ func (e *Engine) reviewPod(ctx context.Context, s Subject) []validators.Finding 
 	if hasCheck(pf, validators.CheckRoleARNIgnored) {
 		// EKS Pod Identity credentials: the role-arn does not matter to this pod, its association does.
 		if pi, ok := e.podIdentity(ctx, sa); ok {
+			tr.PodIdentity = &pi
 			out = append(out, e.podIdentityFindings(sa, pi)...)
 		}
 		return out
 	}
-	out = append(out, e.serviceAccountFindings(ctx, sa, settings, podCall(checked, sa, settings))...)
+	out = append(out, e.serviceAccountFindings(ctx, tr, sa, settings, podCall(checked, sa, settings))...)
 	if s.Stage != StageManifest {
 		target := validators.InjectionTarget{Object: obj.WithContainer("").WithField(""), PodLabels: pod.Labels, IsPod: true}
 		target.NamespaceLabels, target.NamespaceKnown = e.namespaceLabels(ctx, pod.Namespace)
-		out = append(out, e.webhookFindings(ctx, target)...)
+		out = append(out, e.webhookFindings(ctx, tr, target)...)
 	}
 	return out
 }
@@ -221,7 +229,7 @@ func (e *Engine) namespaceLabels(ctx context.Context, namespace string) (map[str
 
 // webhookFindings runs IRSA050/051 when the cluster's webhook configurations are known; irsa-guard
 // never guesses that pod-identity-webhook is missing.
-func (e *Engine) webhookFindings(ctx context.Context, target validators.InjectionTarget) []validators.Finding {
+func (e *Engine) webhookFindings(ctx context.Context, tr *Report, target validators.InjectionTarget) []validators.Finding {
 	if e.state == nil {
 		return nil
 	}
@@ -229,6 +237,7 @@ func (e *Engine) webhookFindings(ctx context.Context, target validators.Injectio
 	if !ok {
 		return nil
 	}
+	tr.WebhooksChecked = true
 	names := validators.PodIdentityWebhookNames{Configuration: e.cluster.PodIdentityWebhook.Configuration, Webhook: e.cluster.PodIdentityWebhook.Name}
 	return validators.CheckPodIdentityWebhook(configs, names, target)
 }

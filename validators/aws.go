@@ -138,7 +138,7 @@ func checkProvider(id Identity, f AWSFacts) []Finding {
 		r, _ := ParseRoleARN(id.RoleARN)
 		return []Finding{NewFinding(CheckProviderMissing, id.Object,
 			fmt.Sprintf("no IAM OIDC provider for the cluster's issuer in the role's account %s", r.Account)).WithPredictedError(msg).
-			WithFix(fmt.Sprintf("Create an IAM OIDC provider for %s in account %s (eksctl utils associate-iam-oidc-provider --cluster CLUSTER --approve).", id.Issuer, r.Account))}
+			WithFix(providerFix(id, r.Account))}
 	}
 	if f.Provider == nil {
 		return nil
@@ -221,4 +221,16 @@ func mergeUnverified(us []Unverified) []Unverified {
 
 func containsFold(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), s) })
+}
+
+// providerFix says how to create the missing provider: eksctl in the cluster's own account when
+// the cluster is known, and the IAM call that works in any account (a cross-account role's
+// account needs its own provider). IAM no longer needs a thumbprint for an EKS issuer:
+// https://docs.aws.amazon.com/eks/latest/userguide/enable-iam-roles-for-service-accounts.html
+func providerFix(id Identity, account string) string {
+	create := fmt.Sprintf("aws iam create-open-id-connect-provider --url %s --client-id-list %s", id.Issuer, id.EffectiveAudience())
+	if id.Cluster == "" {
+		return fmt.Sprintf("Create an IAM OIDC provider for %s in account %s: %s (or eksctl utils associate-iam-oidc-provider --cluster CLUSTER --approve in the cluster's account).", id.Issuer, account, create)
+	}
+	return fmt.Sprintf("Create an IAM OIDC provider for %s in account %s: eksctl utils associate-iam-oidc-provider --cluster %s --approve, or with credentials for account %s: %s.", id.Issuer, account, id.Cluster, account, create)
 }

@@ -16,6 +16,8 @@ type Identity struct {
 	RoleARN        string // the eks.amazonaws.com/role-arn annotation, verbatim
 	Audience       string // eks.amazonaws.com/audience, "" meaning DefaultAudience
 	Issuer         string // the cluster's OIDC issuer URL, https://...
+	// Cluster is the EKS cluster's name when known ("" otherwise), for the fixes' commands.
+	Cluster string
 	// Call is what is known about the pod's sts:AssumeRoleWithWebIdentity call beyond the token:
 	// the clock, the SDK's region and STS endpoint, the session name. A zero Now is filled in with
 	// the time the AWS facts were read.
