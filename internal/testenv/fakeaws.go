@@ -16,13 +16,17 @@ import (
 // checked for real instead of failing to reach oidc.eks.*.amazonaws.com).
 type FakeAWS struct {
 	Server *fakeaws.Server
-	Issuer *fakeaws.OIDCIssuer
+	Issuer *fakeaws.OIDCIssuer // nil when the API server is the issuer (StartFakeAWSWithClusterIssuer)
 	// IssuerURL is the cluster's OIDC issuer as irsa-guard must be configured with it: the fake's URL.
 	IssuerURL string
 	// StandsFor is the state's original issuer URL that IssuerURL replaced.
 	StandsFor string
-	// CAFile holds the fake issuer's root CA; irsa-guard trusts it through SSL_CERT_FILE.
+	// CAFile holds the fake issuer's root CA; irsa-guard trusts it through SSL_CERT_FILE, as a
+	// public CA. Empty when the API server is the issuer.
 	CAFile string
+	// IssuerCAFile holds the API server's CA when it is the issuer (StartFakeAWSWithClusterIssuer):
+	// a private CA, for irsa-guard's --issuer-ca.
+	IssuerCAFile string
 	// State is the world being served, after the issuer was replaced.
 	State *awsstate.State
 }
@@ -84,7 +88,7 @@ func StartFakeAWS(stateYAML []byte, dir string) (*FakeAWS, error) {
 // TLS trust the fake issuer.
 func (f *FakeAWS) Env() []string {
 	region := f.State.Clusters[0].Region
-	return []string{
+	env := []string{
 		"AWS_ENDPOINT_URL_IAM=" + f.Server.URL(),
 		"AWS_ENDPOINT_URL_STS=" + f.Server.URL(),
 		"AWS_ENDPOINT_URL_EKS=" + f.Server.URL(),
@@ -94,8 +98,11 @@ func (f *FakeAWS) Env() []string {
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=" + os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
-		"SSL_CERT_FILE=" + f.CAFile,
 	}
+	if f.CAFile != "" {
+		env = append(env, "SSL_CERT_FILE="+f.CAFile)
+	}
+	return env
 }
 
 // Close stops the fake AWS and the issuer.
@@ -104,5 +111,7 @@ func (f *FakeAWS) Close() {
 		return
 	}
 	f.Server.Close()
-	f.Issuer.Close()
+	if f.Issuer != nil {
+		f.Issuer.Close()
+	}
 }

@@ -10,8 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/client-go/kubernetes"
@@ -35,6 +37,10 @@ type Env struct {
 	AssetsDir string
 	// Webhook is where the API server expects a local webhook server; see InstallWebhooks.
 	Webhook WebhookServing
+	// Issuer is the API server's own service-account issuer, https://127.0.0.1:<port>, which serves
+	// its discovery document and JWKS at the paths AWS STS reads (/.well-known/openid-configuration,
+	// /openid/v1/jwks): a cluster issuer STS can verify tokens against, as it verifies EKS's.
+	Issuer string
 
 	testEnv *envtest.Environment
 }
@@ -67,17 +73,42 @@ func Start(assetsDir string) (*Env, error) {
 		// so tests can install webhook configurations later (the chart's own, rendered by helm).
 		WebhookInstallOptions: envtest.WebhookInstallOptions{LocalServingHost: "127.0.0.1"},
 	}
+	issuer, err := pinIssuer(testEnv)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := testEnv.Start()
 	if err != nil {
 		_ = testEnv.Stop()
 		return nil, fmt.Errorf("start the control plane from %s: %w", assetsDir, err)
 	}
-	e := &Env{Config: cfg, AssetsDir: assetsDir, testEnv: testEnv}
+	e := &Env{Config: cfg, AssetsDir: assetsDir, Issuer: issuer, testEnv: testEnv}
 	if err := e.connect(); err != nil {
 		_ = e.Stop()
 		return nil, err
 	}
 	return e, nil
+}
+
+// pinIssuer picks the API server's secure port before it starts, so its service-account issuer can
+// be https://127.0.0.1:<port> exactly: envtest's default ends in a slash, and STS reads
+// <issuer>/.well-known/openid-configuration. The jwks_uri is pinned to the same host
+// (https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/, flags
+// --service-account-issuer and --service-account-jwks-uri).
+func pinIssuer(testEnv *envtest.Environment) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("pick the API server's port: %w", err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	if err := l.Close(); err != nil {
+		return "", err
+	}
+	api := testEnv.ControlPlane.GetAPIServer()
+	api.SecureServing.Address, api.SecureServing.Port = "127.0.0.1", port //nolint:staticcheck // the secure port, as envtest names it
+	issuer := "https://127.0.0.1:" + port
+	api.Configure().Set("service-account-issuer", issuer).Set("service-account-jwks-uri", issuer+"/openid/v1/jwks")
+	return issuer, nil
 }
 
 // connect builds the clients and the kubeconfig for an admin user.
