@@ -12,8 +12,17 @@ help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/irsa-guard (static, version stamped)
+build: ## Build bin/irsa-guard (static, version stamped) and bin/kubectl-irsa_guard (the kubectl plugin name)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/irsa-guard ./cmd/irsa-guard
+	ln -sf irsa-guard bin/kubectl-irsa_guard
+
+.PHONY: dist
+dist: ## Build the kubectl plugin archives .krew.yaml installs: dist/irsa-guard_<os>_<arch>.tar.gz
+	@set -e; for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64; do \
+	  os=$${p%/*}; arch=$${p#*/}; d=dist/$$os-$$arch; mkdir -p $$d; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$d/kubectl-irsa_guard ./cmd/irsa-guard; \
+	  tar -C $$d -czf dist/irsa-guard_$${os}_$${arch}.tar.gz kubectl-irsa_guard; echo dist/irsa-guard_$${os}_$${arch}.tar.gz; \
+	done
 
 .PHONY: lint
 lint: ## Check formatting, go vet (with the e2e tag too) and golangci-lint

@@ -8,15 +8,28 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCommand().ExecuteContext(ctx)
+	root := newRootCommand()
+	if filepath.Base(os.Args[0]) == pluginName {
+		// Help and errors name the command the user typed.
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl irsa-guard"}
+	}
+	err := root.ExecuteContext(ctx)
 	stop()
 	os.Exit(exitCode(err))
 }
+
+// pluginName is the file name kubectl runs for `kubectl irsa-guard`
+// (https://kubernetes.io/docs/tasks/extend-kubectl/kubectl-plugins/: a dash in the command is an
+// underscore in the name); make build links it to irsa-guard.
+const pluginName = "kubectl-irsa_guard"
 
 // exitError carries a process exit code through cobra. Commands return it for "ran fine, but
 // the answer is no" (exit 1) and for bad input (exit 2) so scripts can branch on the code.

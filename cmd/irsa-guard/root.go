@@ -30,6 +30,7 @@ Every check is documented in docs/checks.md.`,
 		newTrustCommand(),
 		newAWSStateCommand(),
 		newServeCommand(),
+		newDiagnoseCommand(),
 	)
 	return root
 }
