@@ -24,9 +24,14 @@ import (
 const realPIWIssuer = "https://oidc.eks.us-west-2.amazonaws.com/id/B1E2E0000000000000000000000000AB"
 
 // realPIWValues are the chart values of the real-webhook world: no fixers, so the ServiceAccounts and
-// pods are stored as written and only the real webhook changes them.
+// pods are stored as written and only the real webhook changes them; and irsa-guard is told how that
+// webhook runs, as an admin would tell it (regional STS, default region, --compose-role-arn).
 const realPIWValues = `config:
   shutdownDelay: 0s
+  podIdentityWebhook:
+    composeRoleARN: true
+    regionalSTS: "true"
+    defaultRegion: us-west-2
 `
 
 // trustedSA is a ServiceAccount of the real-webhook world and how its role trusts it.

@@ -74,8 +74,12 @@ func (e *Engine) reviewPod(ctx context.Context, tr *Report, s Subject) []validat
 		obj = validators.PodObject(pod)
 	}
 	settings := e.webhookSettings(ctx)
-	out := validators.CheckPodAnnotations(obj, pod.Annotations, &pod.Spec)
 	sa, saKnown := e.serviceAccount(ctx, pod.Namespace, ServiceAccountName(pod))
+	var knownSA *corev1.ServiceAccount
+	if saKnown {
+		knownSA = sa
+	}
+	out := validators.CheckPodAnnotations(obj, pod.Annotations, &pod.Spec, knownSA, settings)
 	checked := pod
 	if s.Stage == StageManifest && saKnown {
 		pi, _ := e.podIdentity(ctx, sa)

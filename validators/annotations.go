@@ -85,7 +85,8 @@ func CheckServiceAccount(sa *corev1.ServiceAccount, s WebhookSettings) []Finding
 		out = append(out, checkAudience(obj.WithField(AnnotationField(AnnotationAudience)), v)...)
 	}
 	if v, ok := a[AnnotationTokenExpiration]; ok {
-		out = append(out, checkTokenExpiration(obj.WithField(AnnotationField(AnnotationTokenExpiration)), v)...)
+		out = append(out, checkTokenExpiration(obj.WithField(AnnotationField(AnnotationTokenExpiration)), v,
+			fmt.Sprintf("%d, its --token-expiration", s.tokenExpiration()))...)
 	}
 	if v, ok := a[AnnotationSTSRegionalEndpoints]; ok {
 		if _, err := strconv.ParseBool(v); err != nil {
@@ -100,10 +101,16 @@ func CheckServiceAccount(sa *corev1.ServiceAccount, s WebhookSettings) []Finding
 
 // CheckPodAnnotations runs IRSA002-003 on a pod's annotations: for a workload, pass the pod
 // template's annotations and spec and name the workload as obj so the user knows what to edit.
-func CheckPodAnnotations(obj Object, annotations map[string]string, spec *corev1.PodSpec) []Finding {
+// sa is the pod's ServiceAccount (nil when unknown): a pod token-expiration that does not parse
+// falls back to the ServiceAccount's (handler.go parsePodAnnotations).
+func CheckPodAnnotations(obj Object, annotations map[string]string, spec *corev1.PodSpec, sa *corev1.ServiceAccount, s WebhookSettings) []Finding {
 	out := checkKeys(obj, annotations, onPod)
 	if v, ok := annotations[AnnotationTokenExpiration]; ok {
-		out = append(out, checkTokenExpiration(obj.WithField(AnnotationField(AnnotationTokenExpiration)), v)...)
+		uses := fmt.Sprintf("the ServiceAccount's value or %d", s.tokenExpiration())
+		if sa != nil {
+			uses = fmt.Sprintf("%d, the ServiceAccount's", s.ServiceAccountTokenExpiration(sa))
+		}
+		out = append(out, checkTokenExpiration(obj.WithField(AnnotationField(AnnotationTokenExpiration)), v, uses)...)
 	}
 	if _, ok := annotations[AnnotationSkipContainers]; ok && spec != nil {
 		out = append(out, checkSkipContainers(obj.WithField(AnnotationField(AnnotationSkipContainers)), annotations, spec)...)
@@ -178,13 +185,13 @@ func checkAudience(obj Object, v string) []Finding {
 }
 
 // checkTokenExpiration mirrors PIW: strconv.ParseInt, a value that does not parse is ignored
-// (the default applies), a value below 600 is raised to 600.
-func checkTokenExpiration(obj Object, v string) []Finding {
+// (uses says what applies instead), a value below 600 is raised to 600.
+func checkTokenExpiration(obj Object, v, uses string) []Finding {
 	n, err := strconv.ParseInt(v, 10, 64)
 	switch {
 	case err != nil:
 		return []Finding{NewFinding(CheckAnnotationValue, obj, fmt.Sprintf(
-			"token-expiration %s is not a whole number of seconds; pod-identity-webhook uses %d", Quote(v, 24), DefaultTokenExpirationSeconds)).
+			"token-expiration %s is not whole seconds; pod-identity-webhook uses %s", Quote(v, 24), uses)).
 			WithSeverity(SeverityWarning).
 			WithFix(fmt.Sprintf("Set eks.amazonaws.com/token-expiration to seconds as digits only, between %d and %d, e.g. \"3600\".", MinTokenExpirationSeconds, DefaultTokenExpirationSeconds))}
 	case n < MinTokenExpirationSeconds:

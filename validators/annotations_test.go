@@ -116,7 +116,7 @@ func TestCheckServiceAccount(t *testing.T) {
 		},
 		"a token expiration with a unit": {
 			annotations: map[string]string{AnnotationTokenExpiration: "1h"},
-			want: `IRSA003 warning: token-expiration "1h" is not a whole number of seconds; pod-identity-webhook uses 86400 | ` +
+			want: `IRSA003 warning: token-expiration "1h" is not whole seconds; pod-identity-webhook uses 86400, its --token-expiration | ` +
 				`Set eks.amazonaws.com/token-expiration to seconds as digits only, between 600 and 86400, e.g. "3600".`,
 		},
 		"a token expiration below the minimum": {
@@ -198,6 +198,11 @@ func TestCheckPodAnnotations(t *testing.T) {
 			want: `IRSA002 warning: annotation key "eks.amazonaws.com/skip-container" looks like a typo of eks.amazonaws.com/skip-containers; it... | ` +
 				`Rename the annotation "eks.amazonaws.com/skip-container" to eks.amazonaws.com/skip-containers.`,
 		},
+		"a pod-level token expiration that does not parse falls back to the ServiceAccount's": {
+			annotations: map[string]string{AnnotationTokenExpiration: "soon"},
+			want: `IRSA003 warning: token-expiration "soon" is not whole seconds; pod-identity-webhook uses 3600, the ServiceAccount's | ` +
+				`Set eks.amazonaws.com/token-expiration to seconds as digits only, between 600 and 86400, e.g. "3600".`,
+		},
 		"a pod-level token expiration below the minimum": {
 			annotations: map[string]string{AnnotationTokenExpiration: "60"},
 			want: `IRSA003 warning: token-expiration 60 is below the 600-second minimum; pod-identity-webhook raises it to 600 | ` +
@@ -207,7 +212,8 @@ func TestCheckPodAnnotations(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			obj := Object{Kind: "Deployment", Namespace: "shop", Name: "orders"}
-			got := CheckPodAnnotations(obj, tc.annotations, spec)
+			account := sa(map[string]string{AnnotationTokenExpiration: "3600"})
+			got := CheckPodAnnotations(obj, tc.annotations, spec, account, WebhookSettings{})
 			if b := brief(got); b != tc.want {
 				t.Fatalf("got:\n%s\nwant:\n%s", b, tc.want)
 			}
@@ -223,7 +229,7 @@ func FuzzAnnotationChecks(f *testing.F) {
 	f.Add(AnnotationTokenExpiration, "-9223372036854775808")
 	f.Fuzz(func(t *testing.T, key, value string) {
 		a := map[string]string{key: value, AnnotationRoleARN: value, AnnotationSkipContainers: value}
-		fs := append(CheckServiceAccount(sa(a), WebhookSettings{}), CheckPodAnnotations(Object{Kind: "Pod", Name: "p"}, a, &corev1.PodSpec{})...)
+		fs := append(CheckServiceAccount(sa(a), WebhookSettings{}), CheckPodAnnotations(Object{Kind: "Pod", Name: "p"}, a, &corev1.PodSpec{}, nil, WebhookSettings{})...)
 		for _, f := range fs {
 			if utf8.RuneCountInString(f.String()) > MaxMessageRunes || strings.ContainsAny(f.Message, "\n\r\x00") {
 				t.Fatalf("bad message %q", f.Message)

@@ -65,6 +65,18 @@ func (s WebhookSettings) tokenExpiration() int64 {
 	return s.TokenExpiration
 }
 
+// ServiceAccountTokenExpiration is the token lifetime pod-identity-webhook uses for the
+// ServiceAccount's pods when a pod does not set its own: the ServiceAccount's token-expiration
+// (at least 600) when it parses, else --token-expiration (cache.go addSA).
+func (s WebhookSettings) ServiceAccountTokenExpiration(sa *corev1.ServiceAccount) int64 {
+	if sa != nil {
+		if n, err := strconv.ParseInt(sa.Annotations[AnnotationTokenExpiration], 10, 64); err == nil {
+			return max(n, MinTokenExpirationSeconds)
+		}
+	}
+	return s.tokenExpiration()
+}
+
 // InjectedRoleARN is the AWS_ROLE_ARN pod-identity-webhook injects for a role-arn annotation value:
 // the value verbatim (it does not trim), or with --compose-role-arn a value without "arn:" composed
 // to arn:<partition>:iam::<account>:role/<value> (cache.go addSA). known is false when the value is
@@ -138,16 +150,11 @@ func PredictInjection(pod *corev1.Pod, sa *corev1.ServiceAccount, s WebhookSetti
 		return pod, InjectNothing
 	}
 	out := pod.DeepCopy()
-	expiration := s.tokenExpiration()
+	expiration := s.ServiceAccountTokenExpiration(sa)
 	regional := s.RegionalSTS == "true"
 	if v, ok := saAnnotations[AnnotationSTSRegionalEndpoints]; ok {
 		if b, err := strconv.ParseBool(v); err == nil {
 			regional = b
-		}
-	}
-	if v, ok := saAnnotations[AnnotationTokenExpiration]; ok {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			expiration = max(n, MinTokenExpirationSeconds)
 		}
 	}
 	if v, ok := out.Annotations[AnnotationTokenExpiration]; ok {

@@ -46,7 +46,8 @@ type Decision struct {
 // label, else the configured namespace mode, else the global mode; a per-check mode then
 // overrides it for that check, except that "off" for a namespace (or globally) silences every
 // check. Findings about irsa-guard's own infrastructure (IRSA090) never deny unless
-// FailClosed is set and the check is enforced.
+// FailClosed is set and the check is enforced, but always warn. Other info findings are reported
+// but not sent as warnings.
 func (p Policy) Decide(s Subject, findings []validators.Finding) Decision {
 	if s.ObjectLabels[config.LabelSkip] == "true" {
 		return Decision{Allowed: true, Mode: config.ModeOff}
@@ -66,6 +67,9 @@ func (p Policy) Decide(s Subject, findings []validators.Finding) Decision {
 			deny = append(deny, f)
 		case m == config.ModeEnforce && f.Severity == validators.SeverityError && f.Check != validators.CheckCouldNotVerify:
 			deny = append(deny, f)
+		case f.Severity == validators.SeverityInfo && f.Check != validators.CheckCouldNotVerify:
+			// A note, not something to act on before the object is created: kubectl would print
+			// it on every apply of a chart that works. lint, diagnose and the metrics show it.
 		default:
 			warn = append(warn, f)
 		}

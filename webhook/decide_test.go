@@ -102,7 +102,10 @@ func TestDecide(t *testing.T) {
 		"more than five findings end with a count": {
 			policy: Policy{config.Policy{Mode: config.ModeWarn}}, findings: many, wantAllowed: true,
 			wantWarnings: []string{many[0].String(), many[3].String(), many[4].String(), many[1].String(), many[6].String(),
-				"and 2 more; run irsa-guard lint on the object for all findings"},
+				"and 1 more; run irsa-guard lint on the object for all findings"},
+		},
+		"an info finding is reported, not sent to kubectl": {
+			policy: Policy{config.Policy{Mode: config.ModeEnforce}}, findings: []validators.Finding{many[5]}, wantAllowed: true,
 		},
 		"a denial lists every error, beyond the warning cap": {
 			policy: Policy{config.Policy{Mode: config.ModeEnforce}}, findings: many, wantAllowed: false,
