@@ -3,6 +3,7 @@ package imagescan
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/irsa-guard/irsa-guard/validators"
 )
@@ -50,35 +51,58 @@ func sdkFinding(obj validators.Object, s SDK, m Mechanism) (validators.Finding, 
 	if s.Version != "" {
 		what += " " + s.Version
 	}
+	// msg puts the image path last, cut from the left so its file name survives.
+	msg := func(id validators.CheckID, format string, args ...any) string {
+		head := fmt.Sprintf(format, args...) + ": "
+		room := validators.MaxMessageRunes - len(id) - 2 - len([]rune(head))
+		return head + tail(s.Path, room)
+	}
 	switch {
 	case sup.MissingModule != "" && m == IRSA:
-		f := validators.NewFinding(validators.CheckImageSDKNoSTSModule, obj,
-			fmt.Sprintf("%s without %s at %s", what, sup.MissingModule, s.Path)).
-			WithFix(fmt.Sprintf("Add %s (the same version as the SDK) to the application's classpath or packages; without it the SDK skips web identity and falls back to other credentials.", sup.MissingModule))
+		id := validators.CheckImageSDKNoSTSModule
+		f := validators.NewFinding(id, obj, msg(id, "%s without %s", what, sup.MissingModule)).
+			WithFix(fmt.Sprintf("Add %s (the SDK's version) to the application at %s; without it the SDK skips web identity and falls back to other credentials.", sup.MissingModule, s.Path))
 		if sup.Verdict == VerdictUnknown {
-			f = f.WithSeverity(validators.SeverityInfo)
+			f = f.WithSeverity(validators.SeverityInfo).WithFix(sentence(sup.Note) + ". Make sure the module is on the application's classpath.")
 		}
 		return f, true
-	case sup.Verdict == VerdictTooOld || sup.Verdict == VerdictNotCapable:
-		msg := fmt.Sprintf("%s at %s is too old for %s", what, s.Path, m)
-		fix := fmt.Sprintf("Upgrade %s in the image to %s or later (%s).", s.Name, sup.Minimum, minimumsPage(m))
-		if sup.Verdict == VerdictNotCapable {
-			msg = fmt.Sprintf("%s at %s cannot use %s", what, s.Path, m)
-			fix = sup.Note
-			if s.Name == "boto" {
-				fix = "Move the code from the legacy boto library to boto3 (" + minBoto3IRSA + " or later for IRSA, " + minBotoPI + " for EKS Pod Identity)."
-			}
+	case sup.Verdict == VerdictTooOld:
+		return validators.NewFinding(tooOld, obj, msg(tooOld, "%s is too old for %s", what, m)).
+			WithFix(fmt.Sprintf("Upgrade %s at %s to %s or later (%s).", s.Name, s.Path, sup.Minimum, minimumsPage(m))), true
+	case sup.Verdict == VerdictNotCapable:
+		fix := sentence(sup.Note) + "."
+		if s.Name == "boto" {
+			fix = "Move the code from the legacy boto library to boto3 (" + minBoto3IRSA + " or later for IRSA, " + minBotoPI + " for EKS Pod Identity)."
 		}
-		return validators.NewFinding(tooOld, obj, msg).WithFix(fix), true
+		return validators.NewFinding(tooOld, obj, msg(tooOld, "%s cannot use %s", what, m)).WithFix(fix), true
 	case sup.Verdict == VerdictUnknown:
-		return validators.NewFinding(validators.CheckImageSDKUnknown, obj,
-			fmt.Sprintf("could not tell whether %s at %s supports %s: %s", what, s.Path, m, sup.Note)), true
+		id := validators.CheckImageSDKUnknown
+		return validators.NewFinding(id, obj, msg(id, "could not tell whether %s supports %s", what, m)).
+			WithFix(sentence(sup.Note) + ". Check the SDK's version by hand against " + minimumsPage(m) + "."), true
 	case sup.Note != "" && m == IRSA && sup.Minimum == minJavaV1IRSA:
-		return validators.NewFinding(tooOld, obj, fmt.Sprintf("%s at %s is below %s, the current documented minimum", what, s.Path, minJavaV1IRSACurrent)).
+		return validators.NewFinding(tooOld, obj, msg(tooOld, "%s is below %s, IRSA's current documented minimum", what, minJavaV1IRSACurrent)).
 			WithSeverity(validators.SeverityInfo).
 			WithFix("Nothing breaks: web identity works since " + minJavaV1IRSA + ". Upgrade to " + minJavaV1IRSACurrent + " or later to match the EKS guide."), true
 	}
 	return validators.Finding{}, false
+}
+
+// sentence capitalises a note's first letter for a fix.
+func sentence(note string) string {
+	if note == "" {
+		return "The scan cannot tell"
+	}
+	r := []rune(note)
+	return string(unicode.ToUpper(r[0])) + string(r[1:])
+}
+
+// tail cuts p from the left to at most room runes, marking the cut with "...".
+func tail(p string, room int) string {
+	r := []rune(p)
+	if room < 8 || len(r) <= room {
+		return p
+	}
+	return "..." + string(r[len(r)-room+3:])
 }
 
 // skippedFinding says, once per report, that the scan left something out.

@@ -48,7 +48,16 @@ func (w *walker) layer(ctx context.Context, l v1.Layer) error {
 		return w.layerFailed(ctx, l, err)
 	}
 	defer rc.Close()
-	tr := tar.NewReader(&budgetReader{r: rc, w: w, ctx: ctx})
+	if err := w.walkTar(ctx, rc); err != nil {
+		return w.layerFailed(ctx, l, err)
+	}
+	return nil
+}
+
+// walkTar reads one layer's uncompressed tar stream. Its errors are the stream's, or
+// errEntries; layer decides what they mean.
+func (w *walker) walkTar(ctx context.Context, r io.Reader) error {
+	tr := tar.NewReader(&budgetReader{r: r, w: w, ctx: ctx})
 	deleted, opaque := map[string]bool{}, map[string]bool{}
 	for {
 		hdr, err := tr.Next()
@@ -56,7 +65,7 @@ func (w *walker) layer(ctx context.Context, l v1.Layer) error {
 			break
 		}
 		if err != nil {
-			return w.layerFailed(ctx, l, err)
+			return err
 		}
 		if w.entries++; w.entries > w.opts.MaxEntries {
 			return errEntries
@@ -97,7 +106,7 @@ func (w *walker) layer(ctx context.Context, l v1.Layer) error {
 
 // layerFailed decides whether a layer's read error stops the scan or only skips the layer.
 func (w *walker) layerFailed(ctx context.Context, l v1.Layer, err error) error {
-	if errors.Is(err, errBudget) || ctx.Err() != nil {
+	if errors.Is(err, errBudget) || errors.Is(err, errEntries) || ctx.Err() != nil {
 		return errors.Join(err, ctx.Err())
 	}
 	d, _ := l.Digest()
@@ -140,25 +149,25 @@ func (w *walker) entry(tr *tar.Reader, hdr *tar.Header, p string) error {
 		return nil
 	}
 	w.files++
-	if k == kindELF && !startsWithELF(tr) {
-		return nil
-	}
-	data, err := io.ReadAll(io.LimitReader(tr, limit))
-	if err != nil {
-		return err // the layer stream failed: budget, context or a broken layer
-	}
+	// An executable's magic is read first: most executables in an image are not worth holding.
+	var magic []byte
 	if k == kindELF {
-		data = append([]byte("\x7fELF"), data...)
+		magic = make([]byte, min(4, hdr.Size))
+		if _, err := io.ReadFull(tr, magic); err != nil {
+			return err // the layer stream failed: budget, context or a broken layer
+		}
+		if string(magic) != "\x7fELF" {
+			return nil
+		}
+	}
+	// The header's size is within limit: one allocation of exactly that size, no regrowth.
+	data := make([]byte, hdr.Size)
+	n := copy(data, magic)
+	if _, err := io.ReadFull(tr, data[n:]); err != nil {
+		return err
 	}
 	w.found.content(k, "/"+p, data)
 	return nil
-}
-
-// startsWithELF consumes a file's first four bytes and says whether they are the ELF magic.
-func startsWithELF(r io.Reader) bool {
-	var magic [4]byte
-	_, err := io.ReadFull(r, magic[:])
-	return err == nil && string(magic[:]) == "\x7fELF"
 }
 
 // hidden says whether a whiteout of a higher layer covers p.
