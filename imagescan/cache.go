@@ -37,7 +37,9 @@ func NewCache(size int) *Cache {
 // are part of the key, so a scan with a smaller budget never serves one with a larger.
 func (c *Cache) Scan(ctx context.Context, ref string, opts Options) (Report, error) {
 	opts = opts.withDefaults()
-	_, rep, err := resolve(ctx, ref, opts)
+	rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	_, rep, err := resolve(rctx, ref, opts)
 	if err != nil {
 		return Report{}, err
 	}
@@ -54,13 +56,14 @@ func (c *Cache) Scan(ctx context.Context, ref string, opts Options) (Report, err
 	}
 	byDigest := r.Context().Digest(rep.Digest).String()
 	ch := c.group.DoChan(key, func() (any, error) {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.Timeout)
+		detached := context.WithoutCancel(ctx)
+		sctx, cancel := context.WithTimeout(detached, opts.Timeout)
 		defer cancel()
 		img, _, err := resolve(sctx, byDigest, opts)
 		if err != nil {
 			return Report{}, err
 		}
-		r, err := scanImage(sctx, sctx, img, rep, opts)
+		r, err := scanImage(detached, sctx, img, rep, opts)
 		if err == nil && !timedOut(r) {
 			c.put(key, r)
 		}

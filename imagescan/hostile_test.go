@@ -3,6 +3,7 @@ package imagescan
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -142,7 +143,7 @@ func TestSlowRegistryStopsAtTheTimeBudget(t *testing.T) {
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.Path, "/blobs/") {
 			select {
-			case <-time.After(time.Second):
+			case <-time.After(500 * time.Millisecond):
 			case <-r.Context().Done():
 				return
 			}
@@ -151,8 +152,18 @@ func TestSlowRegistryStopsAtTheTimeBudget(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	ref = strings.Replace(ref, strings.TrimPrefix(srv.URL, "http://"), strings.TrimPrefix(slow.URL, "http://"), 1)
-	rep := scan(t, ref, Options{Timeout: 1500 * time.Millisecond})
-	if rep.Complete || len(rep.Skipped) != 1 || !strings.HasPrefix(rep.Skipped[0].Reason, "time budget of 1.5s spent") {
+	opts := Options{Timeout: 800 * time.Millisecond}
+	rep := scan(t, ref, opts)
+	if rep.Complete || len(rep.Skipped) != 1 || !strings.HasPrefix(rep.Skipped[0].Reason, "time budget of 800ms spent") {
 		t.Errorf("want the time budget to stop the scan: %+v", rep.Skipped)
+	}
+
+	// Through the cache: the same incomplete report, and it is not kept for the next caller.
+	c := NewCache(4)
+	for range 2 {
+		rep, err := c.Scan(context.Background(), ref, opts)
+		if err != nil || rep.Complete || rep.Stats.FromCache {
+			t.Errorf("cached scan: complete %v, from cache %v, err %v", rep.Complete, rep.Stats.FromCache, err)
+		}
 	}
 }
