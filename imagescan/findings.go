@@ -36,8 +36,8 @@ func (r Report) Findings(obj validators.Object, m Mechanism) []validators.Findin
 			out = append(out, f)
 		}
 	}
-	if len(r.Skipped) > 0 || !r.Complete {
-		out = append(out, skippedFinding(obj, r))
+	if f, ok := skippedFinding(obj, r); ok {
+		out = append(out, f)
 	}
 	return out
 }
@@ -105,18 +105,24 @@ func tail(p string, room int) string {
 	return "..." + string(r[len(r)-room+3:])
 }
 
-// skippedFinding says, once per report, that the scan left something out.
-func skippedFinding(obj validators.Object, r Report) validators.Finding {
-	reasons := make([]string, 0, len(r.Skipped))
+// skippedFinding says, once per report, that the scan left something out. Links are not counted:
+// a link's target is read on its own path when it is in the image.
+func skippedFinding(obj validators.Object, r Report) (validators.Finding, bool) {
+	var reasons []string
 	for _, s := range r.Skipped {
-		reasons = append(reasons, fmt.Sprintf("%s (%d)", s.Reason, s.Count))
+		if s.Reason != skipLink {
+			reasons = append(reasons, fmt.Sprintf("%s (%d)", s.Reason, s.Count))
+		}
+	}
+	if len(reasons) == 0 && r.Complete {
+		return validators.Finding{}, false
 	}
 	prefix := "image scan skipped: "
 	if !r.Complete {
 		prefix = "image scan incomplete: "
 	}
 	return validators.NewFinding(validators.CheckImageSDKUnknown, obj, prefix+strings.Join(reasons, "; ")).
-		WithFix("Nothing to fix in the image if the skipped files hold no AWS SDK; raise the scan's limits to read them.")
+		WithFix("Nothing to fix in the image if the skipped files hold no AWS SDK; raise the scan's limits to read them."), true
 }
 
 func minimumsPage(m Mechanism) string {

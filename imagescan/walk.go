@@ -12,6 +12,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
+// skipLink is the reason recorded for a link at a path the scan would read.
+const skipLink = "link not followed"
+
 // errBudget and errEntries stop the walk: what was found so far is still reported.
 var (
 	errBudget  = errors.New("byte budget exhausted")
@@ -116,20 +119,21 @@ func (w *walker) layerFailed(ctx context.Context, l v1.Layer, err error) error {
 
 // entry looks at one file that no higher layer hides.
 func (w *walker) entry(tr *tar.Reader, hdr *tar.Header, p string) error {
-	k := classify(p, hdr)
-	if k == kindNone {
+	link := hdr.Typeflag == tar.TypeSymlink || hdr.Typeflag == tar.TypeLink
+	if hdr.Typeflag != tar.TypeReg && !link {
 		return nil
 	}
-	if w.seen[p] {
+	k := classify(p, hdr)
+	if k == kindNone || w.seen[p] {
 		return nil
 	}
 	w.seen[p] = true
-	switch hdr.Typeflag {
-	case tar.TypeReg:
-	case tar.TypeSymlink, tar.TypeLink:
-		w.skips.add("link not followed", "/"+p+" -> "+hdr.Linkname)
-		return nil
-	default:
+	if link {
+		// A link to an executable is how images name commands (/bin/sh -> busybox); only a
+		// link at a metadata or jar path is a blind spot worth a note.
+		if k != kindELF {
+			w.skips.add(skipLink, "/"+p+" -> "+hdr.Linkname)
+		}
 		return nil
 	}
 	if k.nameOnly() {
