@@ -42,6 +42,12 @@ const (
 	CheckTrustLiteral         CheckID = "IRSA037"
 	CheckTrustTimeWindow      CheckID = "IRSA038"
 	CheckTrustUndetermined    CheckID = "IRSA039"
+	// The image checks read a container's image (imagescan) for AWS SDKs too old for the
+	// pod's credential mechanism.
+	CheckImageSDKTooOldIRSA        CheckID = "IRSA070"
+	CheckImageSDKNoSTSModule       CheckID = "IRSA071"
+	CheckImageSDKTooOldPodIdentity CheckID = "IRSA072"
+	CheckImageSDKUnknown           CheckID = "IRSA073"
 )
 
 // The exact STS error strings a pod would see, as AWS's troubleshooting article quotes them
@@ -64,6 +70,11 @@ const (
 	// "MalformedPolicyDocument: Has prohibited field Resource"
 	// (https://github.com/kubernetes-sigs/external-dns/issues/3085).
 	IAMMalformedPolicy = "MalformedPolicyDocument (from IAM when the trust policy is written)"
+	// PodIdentityOldSDK is what an SDK older than EKS Pod Identity does with the agent's
+	// endpoint: it ignores it or refuses it (the Go v1 SDK: "only loopback hosts are allowed"
+	// for http://169.254.170.23) and moves on to other credentials, or none
+	// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-minimum-sdk.html).
+	PodIdentityOldSDK = "none: the SDK ignores or refuses the Pod Identity Agent's endpoint and uses other credentials, or none"
 )
 
 // CheckInfo is a catalog entry: what a check means and what to do about it.
@@ -138,6 +149,14 @@ var catalog = map[CheckID]CheckInfo{
 		"Move or drop the aws:CurrentTime or aws:EpochTime condition before the window ends; outside it STS answers AccessDenied."},
 	CheckTrustUndetermined: {CheckTrustUndetermined, "trust outcome depends on values STS sees only at call time, or on undocumented semantics", SeverityWarning, "",
 		"Nothing to change if the named value will fit when the pod calls STS; try it with irsa-guard trust explain --context KEY=VALUE. For an undocumented comparison, use an operator of the key's type."},
+	CheckImageSDKTooOldIRSA: {CheckImageSDKTooOldIRSA, "image has an AWS SDK too old for IRSA web identity", SeverityWarning, NoSTSCall,
+		"Upgrade the SDK in the image to the minimum the EKS guide lists for IRSA (e.g. aws-sdk-go 1.23.13, botocore 1.12.200, aws-sdk 2.525.0) and rebuild."},
+	CheckImageSDKNoSTSModule: {CheckImageSDKNoSTSModule, "AWS SDK without its STS module: web identity is skipped", SeverityWarning, NoSTSCall,
+		"Add the SDK's STS module to the application: software.amazon.awssdk:sts (Java v2), com.amazonaws:aws-java-sdk-sts (Java v1), AWSSDK.SecurityToken (.NET)."},
+	CheckImageSDKTooOldPodIdentity: {CheckImageSDKTooOldPodIdentity, "image has an AWS SDK too old for EKS Pod Identity", SeverityWarning, PodIdentityOldSDK,
+		"Upgrade the SDK in the image to the minimum the EKS guide lists for Pod Identity (e.g. aws-sdk-go 1.47.11, botocore 1.34.41, Java v2 2.21.30) and rebuild."},
+	CheckImageSDKUnknown: {CheckImageSDKUnknown, "image scan could not tell an AWS SDK's version or support", SeverityInfo, "",
+		"Nothing to fix if the SDK is recent; check its version by hand, or raise the scan's limits when it skipped files."},
 }
 
 // LookupCheck returns the catalog entry of id; ok is false for an ID irsa-guard does not know.

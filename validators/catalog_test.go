@@ -48,6 +48,7 @@ func TestCatalogEntriesAreWellFormed(t *testing.T) {
 	predicted := map[string]bool{
 		"": true, STSRequestARNInvalid: true, STSNoOIDCProvider: true, STSIncorrectAudience: true,
 		STSThumbprintMismatch: true, STSNotAuthorized: true, NoSTSCall: true, PodIdentityAccessDenied: true, IAMMalformedPolicy: true,
+		PodIdentityOldSDK: true,
 	}
 	id := regexp.MustCompile(`^IRSA\d{3}$`)
 	for key, info := range catalog {
