@@ -27,8 +27,10 @@ const (
 func (s Status) rank() int {
 	switch s {
 	case StatusFail:
-		return 3
+		return 4
 	case StatusUnknown:
+		return 3
+	case statusWarn:
 		return 2
 	case StatusPass:
 		return 1
@@ -83,5 +85,6 @@ var steps = []step{
 // covers reports whether the step covers id.
 func (s step) covers(id validators.CheckID) bool { return slices.Contains(s.checks, id) }
 
-// imageChecks are the checks of the image scan.
-var imageChecks []validators.CheckID
+// imageChecks are the checks of the image scan (package imagescan).
+var imageChecks = []validators.CheckID{validators.CheckImageSDKTooOldIRSA, validators.CheckImageSDKNoSTSModule,
+	validators.CheckImageSDKTooOldPodIdentity, validators.CheckImageSDKUnknown}

@@ -18,6 +18,9 @@ const (
 	reset  = "\x1b[0m"
 )
 
+// statusWarn labels a step that passes with a warning, in text only.
+const statusWarn Status = "warn"
+
 // Printer writes reports for people.
 type Printer struct {
 	W     io.Writer
@@ -35,6 +38,8 @@ func (p Printer) paint(color, s string) string {
 func (p Printer) label(s Status) string {
 	word := fmt.Sprintf("%-7s", strings.ToUpper(string(s)))
 	switch s {
+	case statusWarn:
+		return p.paint(yellow, word)
 	case StatusPass:
 		return p.paint(green, word)
 	case StatusFail:
@@ -63,12 +68,16 @@ func (p Printer) Report(r Result) error {
 	fmt.Fprintf(&b, "  AWS           %s\n\n", c.AWS)
 	const indent = "           "
 	for i, st := range r.Steps {
-		fmt.Fprintf(&b, "%s %2d. %s\n", p.label(st.Status), i+1, st.Step)
+		status := st.Status
+		if st.Warning {
+			status = statusWarn // JSON keeps "pass" and says "warning": true
+		}
+		fmt.Fprintf(&b, "%s %2d. %s\n", p.label(status), i+1, st.Step)
 		fmt.Fprintf(&b, "%s%s\n", indent, st.Message)
 		if st.PredictedError != "" {
 			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(red, "AWS error:"), st.PredictedError)
 		}
-		if st.Fix != "" && st.Status != StatusPass {
+		if st.Fix != "" && (st.Status != StatusPass || st.Warning) {
 			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(bold, "fix:"), st.Fix)
 		}
 		if st.FixDocument != "" {
@@ -116,13 +125,15 @@ func (p Printer) probe(b *strings.Builder, pr Probe) {
 
 // summary is the last line: what failed, or that nothing did.
 func (p Printer) summary(r Result) string {
-	var fails, unknown int
+	var fails, unknown, warns int
 	for _, st := range r.Steps {
-		switch st.Status {
-		case StatusFail:
+		switch {
+		case st.Status == StatusFail:
 			fails++
-		case StatusUnknown:
+		case st.Status == StatusUnknown:
 			unknown++
+		case st.Warning:
+			warns++
 		}
 	}
 	switch {
@@ -132,6 +143,8 @@ func (p Printer) summary(r Result) string {
 		return p.paint(red+bold, "STS denies the role") + " though no step fails" + unknownSuffix(unknown) + "."
 	case unknown > 0:
 		return p.paint(yellow, fmt.Sprintf("No step fails; %d could not be checked", unknown)) + ": see why above."
+	case warns > 0:
+		return p.paint(yellow, fmt.Sprintf("No step fails; %d warn", warns)) + ": see above."
 	}
 	return p.paint(green, "No step fails.")
 }
@@ -146,27 +159,31 @@ func unknownSuffix(n int) string {
 // Table writes one line per subject, worst first: status, subject, and the deciding step. The
 // columns are padded by hand: colour codes would throw a tabwriter's widths off.
 func (p Printer) Table(results []Result) error {
-	sorted := slices.Clone(results)
-	slices.SortStableFunc(sorted, func(a, b Result) int { return b.Status().rank() - a.Status().rank() })
-	rows := [][3]string{}
-	for _, r := range sorted {
-		st, ok := r.Worst()
-		step, msg := "-", "every step passes or does not apply"
-		if ok {
-			step, msg = st.Step, st.Message
-		} else if r.Probe != nil && r.Probe.Outcome == OutcomeDenied {
-			step, msg = "probe", r.Probe.Code+": "+r.Probe.Message
-		}
-		rows = append(rows, [3]string{r.Subject, step, msg})
+	type row struct {
+		status                Status
+		subject, step, detail string
 	}
+	rows := make([]row, 0, len(results))
+	for _, r := range results {
+		w := row{status: r.Status(), subject: r.Subject, step: "-", detail: "every step passes or does not apply"}
+		if st, ok := r.Worst(); ok {
+			w.step, w.detail = st.Step, st.Message
+		} else if r.Probe != nil && r.Probe.Outcome == OutcomeDenied {
+			w.step, w.detail = "probe", r.Probe.Code+": "+r.Probe.Message
+		} else if i := slices.IndexFunc(r.Steps, func(s Step) bool { return s.Warning }); i >= 0 {
+			w.status, w.step, w.detail = statusWarn, r.Steps[i].Step, r.Steps[i].Message
+		}
+		rows = append(rows, w)
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return b.status.rank() - a.status.rank() })
 	wSubject, wStep := len("SUBJECT"), len("STEP")
-	for _, row := range rows {
-		wSubject, wStep = max(wSubject, len(row[0])), max(wStep, len(row[1]))
+	for _, w := range rows {
+		wSubject, wStep = max(wSubject, len(w.subject)), max(wStep, len(w.step))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-7s  %-*s  %-*s  %s\n", "STATUS", wSubject, "SUBJECT", wStep, "STEP", "FINDING")
-	for i, row := range rows {
-		fmt.Fprintf(&b, "%s  %-*s  %-*s  %s\n", p.label(sorted[i].Status()), wSubject, row[0], wStep, row[1], row[2])
+	for _, w := range rows {
+		fmt.Fprintf(&b, "%s  %-*s  %-*s  %s\n", p.label(w.status), wSubject, w.subject, wStep, w.step, w.detail)
 	}
 	_, err := io.WriteString(p.W, b.String())
 	return err

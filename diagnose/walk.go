@@ -21,6 +21,8 @@ type Input struct {
 	// Images are the image scan's findings; ImagesWhy says why there are none to show.
 	Images    []validators.Finding
 	ImagesWhy string
+	// ImagesNotes say what the scan read and assumed (the platform, unreadable pull secrets).
+	ImagesNotes []string
 	// PodIdentityWhy says why EKS Pod Identity was not looked up ("" when it was).
 	PodIdentityWhy string
 }
@@ -36,6 +38,9 @@ type Step struct {
 	// FixDocument is the corrected trust policy the fix applies (the file Fix names), when the
 	// fix is one.
 	FixDocument string `json:"fixDocument,omitempty"`
+	// Warning marks a step that passes with a warning: what it checks works, with a caveat the
+	// message names (an SDK the container may not run, a trust that stops working on a date).
+	Warning bool `json:"warning,omitempty"`
 	// Details are further findings and the trust policy's explanation, one line each.
 	Details []string `json:"details,omitempty"`
 }
@@ -67,7 +72,7 @@ func Walk(in Input) []Step {
 		}
 		if st.Status == "" {
 			for _, f := range found {
-				if f.Check == validators.CheckTrustUndetermined || f.Check == validators.CheckCouldNotVerify {
+				if f.Check == validators.CheckTrustUndetermined || f.Check == validators.CheckCouldNotVerify || f.Check == validators.CheckImageSDKUnknown {
 					st.Status, st.Message, st.Fix = StatusUnknown, f.String(), f.Fix
 					break
 				}
@@ -78,7 +83,7 @@ func Walk(in Input) []Step {
 			for _, f := range found {
 				if f.Severity == validators.SeverityWarning {
 					// It works, but not as the pass message would say: the warning is the news.
-					st.Message, st.Fix = f.String(), f.Fix
+					st.Message, st.Fix, st.PredictedError, st.Warning = f.String(), f.Fix, f.PredictedError, true
 					break
 				}
 			}
@@ -87,6 +92,9 @@ func Walk(in Input) []Step {
 			if line := f.String(); line != st.Message {
 				st.Details = append(st.Details, fmt.Sprintf("%s %s", f.Severity, line))
 			}
+		}
+		if s.kind == needsImages {
+			st.Details = append(st.Details, in.ImagesNotes...)
 		}
 		if s.name == stepTrust {
 			st.Details = append(st.Details, in.trustExplanation()...)

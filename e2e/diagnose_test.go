@@ -8,13 +8,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -421,7 +433,7 @@ func TestDiagnose(t *testing.T) {
 		admin := testEnv.Kubeconfig
 		testEnv.Kubeconfig = kc
 		defer func() { testEnv.Kubeconfig = admin }()
-		r, code := w.diagnoseJSON(t, ctx, "pod", "diag/injected", "--probe")
+		r, code := w.diagnoseJSON(t, ctx, "pod", "diag/injected", "--probe", "--scan-images=false")
 		requireWorking(t, r, code, append(awsSteps, "pod-identity-webhook configuration", "pod injected with IRSA credentials")...)
 		if r.Probe == nil || r.Probe.Outcome != diagnose.OutcomeAllowed {
 			t.Errorf("probe as diagnoser = %+v, want allowed", r.Probe)
@@ -464,10 +476,14 @@ func fixTrustWithTheOfferedPolicy(t *testing.T, w *diagWorld, s diagnose.Step) {
 
 // testDiagnosePods diagnoses a pod pod-identity-webhook injected and one it did not.
 func testDiagnosePods(t *testing.T, ctx context.Context, w *diagWorld) {
-	mk := func(name string, labels map[string]string) {
+	mk := func(name string, labels map[string]string, image ...string) {
 		t.Helper()
+		img := "registry.example/app:1"
+		if len(image) > 0 {
+			img = image[0]
+		}
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "diag", Name: name, Labels: labels},
-			Spec: corev1.PodSpec{ServiceAccountName: "app", Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}}}
+			Spec: corev1.PodSpec{ServiceAccountName: "app", Containers: []corev1.Container{{Name: "app", Image: img}}}}
 		if err := testEnv.Client.Create(ctx, pod); err != nil {
 			t.Fatal(err)
 		}
@@ -475,18 +491,20 @@ func testDiagnosePods(t *testing.T, ctx context.Context, w *diagWorld) {
 	mk("injected", nil)
 	mk("skipped", map[string]string{testenv.PIWSkipLabel: "true"})
 
-	r, code := w.diagnoseJSON(t, ctx, "pod", "diag/injected", "--probe")
+	r, code := w.diagnoseJSON(t, ctx, "pod", "diag/injected", "--probe", "--scan-images=false")
 	requireWorking(t, r, code, "pod injected with IRSA credentials", "static credentials", "token readable", "trust policy")
 	if r.Probe == nil || r.Probe.Outcome != diagnose.OutcomeAllowed {
 		t.Errorf("probe for the pod's ServiceAccount = %+v, want allowed", r.Probe)
 	}
 
-	r, code = w.diagnoseJSON(t, ctx, "pod", "diag/skipped")
+	testDiagnoseImages(t, ctx, w, mk)
+
+	r, code = w.diagnoseJSON(t, ctx, "pod", "diag/skipped", "--scan-images=false")
 	s := step(t, r, "pod injected with IRSA credentials")
 	if code != 1 || s.Status != diagnose.StatusFail || !strings.Contains(s.Message, "IRSA040") || s.Fix == "" {
 		t.Fatalf("a pod pod-identity-webhook skipped: exit %d, step %+v; want IRSA040 with a fix\n%s", code, s, dump(r))
 	}
-	out := w.transcript(t, ctx, "pod-not-injected", "pod", "diag/skipped")
+	out := w.transcript(t, ctx, "pod-not-injected", "pod", "diag/skipped", "--scan-images=false")
 	for _, want := range []string{"Diagnosing Pod diag/skipped", "FAIL", "pod injected with IRSA credentials", "fix:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
@@ -528,4 +546,76 @@ func containsCheck(ids []validators.CheckID, id string) bool {
 		}
 	}
 	return false
+}
+
+// testDiagnoseImages runs the article's last step, "verify that you're using supported AWS SDKs",
+// through the registry protocol: images in an in-process registry hold botocore below and above
+// the version the EKS user guide lists for IRSA (1.12.200).
+func testDiagnoseImages(t *testing.T, ctx context.Context, w *diagWorld, mk func(string, map[string]string, ...string)) {
+	t.Helper()
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(reg.Close)
+	host := strings.TrimPrefix(reg.URL, "http://")
+	old := pushPythonImage(t, host+"/shop/cart:old", "1.10.0")
+	current := pushPythonImage(t, host+"/shop/cart:current", "1.34.41")
+	mk("old-sdk", nil, old)
+	mk("current-sdk", nil, current)
+	mk("missing-image", nil, host+"/shop/cart:nope")
+	const sdkStep = "AWS SDK in each image"
+
+	r, code := w.diagnoseJSON(t, ctx, "pod", "diag/old-sdk")
+	s := step(t, r, sdkStep)
+	if code != 0 || s.Status != diagnose.StatusPass || !s.Warning || !strings.Contains(s.Message, "IRSA070") ||
+		!strings.Contains(s.Message, "botocore 1.10.0") || !strings.Contains(s.Fix, "1.12.200") {
+		t.Errorf("old botocore: exit %d, step %+v; want a warning naming botocore 1.10.0 and the fix to 1.12.200", code, s)
+	}
+	out := w.transcript(t, ctx, "old-sdk", "pod", "diag/old-sdk")
+	if !strings.Contains(out, "WARN     9. AWS SDK in each image") || !strings.Contains(out, "No step fails; 1 warn") {
+		t.Errorf("text report of the old SDK:\n%s", out)
+	}
+
+	r, code = w.diagnoseJSON(t, ctx, "pod", "diag/current-sdk")
+	requireWorking(t, r, code, sdkStep)
+	if s := step(t, r, sdkStep); s.Warning || !slices.ContainsFunc(s.Details, func(d string) bool { return strings.Contains(d, "1 SDK(s) found") }) {
+		t.Errorf("current botocore: step %+v, want a clean pass that says what it read", s)
+	}
+
+	r, _ = w.diagnoseJSON(t, ctx, "pod", "diag/missing-image")
+	if s := step(t, r, sdkStep); s.Status != diagnose.StatusUnknown || !strings.Contains(s.Message, "could not be read") {
+		t.Errorf("an image that cannot be read: step %+v, want unknown", s)
+	}
+
+	out, stderr, code := w.run(t, ctx, "image", old)
+	if code != 1 || !strings.Contains(out, "botocore") || !strings.Contains(out, "too old, needs 1.12.200") {
+		t.Errorf("diagnose image %s: exit %d\n%s%s", old, code, out, stderr)
+	}
+	if _, _, code := w.run(t, ctx, "image", current); code != 0 {
+		t.Errorf("diagnose image %s: exit %d, want 0", current, code)
+	}
+}
+
+// pushPythonImage pushes a one-layer linux/amd64 image holding botocore's wheel metadata at
+// version and returns its reference.
+func pushPythonImage(t *testing.T, ref, version string) string {
+	t.Helper()
+	dir := "usr/lib/python3.12/site-packages/botocore-" + version + ".dist-info/"
+	layer, err := crane.Layer(map[string][]byte{dir + "METADATA": []byte("Metadata-Version: 2.1\nName: botocore\nVersion: " + version + "\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.ConfigFile(img, &v1.ConfigFile{OS: "linux", Architecture: "amd64"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	return ref
 }

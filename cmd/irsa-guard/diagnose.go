@@ -27,9 +27,9 @@ import (
 	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/diagnose"
+	"github.com/irsa-guard/irsa-guard/imagescan"
 	"github.com/irsa-guard/irsa-guard/kubefacts"
 	"github.com/irsa-guard/irsa-guard/review"
-	"github.com/irsa-guard/irsa-guard/validators"
 )
 
 // diagnoseOptions are the flags every diagnose subcommand shares.
@@ -44,6 +44,7 @@ type diagnoseOptions struct {
 	overrides  clientcmd.ConfigOverrides
 	cfg        *config.Configuration
 	flags      *config.Flags
+	images     imageOptions // diagnose pod's
 }
 
 // probeSessionName names the probe's session in CloudTrail, so the entry says who made it.
@@ -95,7 +96,7 @@ could not be reached.`,
 	pf.DurationVar(&o.timeout, "timeout", 30*time.Second, "time budget of the whole diagnosis of one subject")
 	o.flags = config.Bind(pf, o.cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy)
 	bindKubeFlags(pf, o)
-	cmd.AddCommand(newDiagnoseSACommand(o), newDiagnosePodCommand(o), newDiagnoseClusterCommand(o))
+	cmd.AddCommand(newDiagnoseSACommand(o), newDiagnosePodCommand(o), newDiagnoseClusterCommand(o), newDiagnoseImageCommand(o))
 	return cmd
 }
 
@@ -139,7 +140,7 @@ func newDiagnoseSACommand(o *diagnoseOptions) *cobra.Command {
 }
 
 func newDiagnosePodCommand(o *diagnoseOptions) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "pod NS/NAME",
 		Aliases: []string{"po"},
 		Short:   "Diagnose one pod: its ServiceAccount, its injected environment and token, its containers",
@@ -163,6 +164,8 @@ func newDiagnosePodCommand(o *diagnoseOptions) *cobra.Command {
 			return o.write(cmd.OutOrStdout(), r)
 		},
 	}
+	bindImageFlags(cmd, &o.images, true)
+	return cmd
 }
 
 // write prints one result and turns it into the exit status.
@@ -214,6 +217,8 @@ type session struct {
 	engine      *review.Engine
 	context     diagnose.Context
 	awsWhy      string // why the AWS steps cannot run, "" when they can
+	images      imageOptions
+	imageCache  *imagescan.Cache
 	piWhy       string // why EKS Pod Identity was not looked up
 }
 
@@ -232,7 +237,7 @@ func (o *diagnoseOptions) open(ctx context.Context) (*session, error) {
 	if o.offline && o.awsState != "" {
 		return nil, usageErrorf("--offline runs no AWS checks; drop it to check against --aws-state")
 	}
-	s := &session{o: o}
+	s := &session{o: o, images: o.images, imageCache: imagescan.NewCache(16)}
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -430,16 +435,11 @@ func (s *session) diagnosePod(ctx context.Context, pod *corev1.Pod, scan bool) d
 	in := diagnose.Input{Subject: "Pod " + pod.Namespace + "/" + pod.Name, Report: rep, IsPod: true,
 		AWSWhy: s.awsWhy, PodIdentityWhy: s.piWhy}
 	if scan {
-		in.Images, in.ImagesWhy = s.scanImages(ctx, pod)
+		in.Images, in.ImagesWhy, in.ImagesNotes = s.scanImages(ctx, pod, in)
 	} else {
 		in.ImagesWhy = "not scanned here: run irsa-guard diagnose pod " + pod.Namespace + "/" + pod.Name
 	}
 	return s.finish(ctx, in)
-}
-
-// scanImages finds the AWS SDKs in the pod's images.
-func (s *session) scanImages(context.Context, *corev1.Pod) ([]validators.Finding, string) {
-	return nil, "the image scan is not part of this build yet"
 }
 
 // finish walks the steps and, with --probe, asks STS.
