@@ -235,9 +235,32 @@ func (p podView) likelyCause(c indexedContainer, injectedAny bool) (cause, fix s
 			"The container was probably added after pod-identity-webhook ran (by a later webhook), or is listed in skip-containers by mistake." + nodeRole
 	default:
 		return "pod-identity-webhook did not mutate it",
-			"Check pod-identity-webhook is installed and healthy (failurePolicy Ignore hides its failures), then recreate the pod: " +
-				"pods created before the ServiceAccount was annotated, or before its cache saw it, keep no credentials." + nodeRole
+			"Check pod-identity-webhook is installed and healthy (failurePolicy Ignore hides its failures), then recreate the pod" +
+				recreateCommand(p.pod) + ": pods created before the ServiceAccount was annotated, or before its cache saw it, keep no credentials." + nodeRole
 	}
+}
+
+// recreateCommand is the kubectl command that recreates a running pod through its controller
+// (" (kubectl rollout restart deployment/cart -n shop)"), "" for a pod not yet created. A
+// Deployment's pod is owned by a ReplicaSet named <deployment>-<pod-template-hash>
+// (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#pod-template-hash-label).
+func recreateCommand(pod *corev1.Pod) string {
+	if pod.Name == "" || pod.Namespace == "" {
+		return ""
+	}
+	for _, o := range pod.OwnerReferences {
+		if o.Controller == nil || !*o.Controller {
+			continue
+		}
+		switch hash := pod.Labels["pod-template-hash"]; {
+		case o.Kind == "ReplicaSet" && hash != "" && strings.HasSuffix(o.Name, "-"+hash):
+			return " (kubectl rollout restart deployment/" + strings.TrimSuffix(o.Name, "-"+hash) + " -n " + pod.Namespace + ")"
+		case o.Kind == "StatefulSet" || o.Kind == "DaemonSet":
+			return " (kubectl rollout restart " + strings.ToLower(o.Kind) + "/" + o.Name + " -n " + pod.Namespace + ")"
+		}
+		return " (kubectl delete pod " + pod.Name + " -n " + pod.Namespace + ": its " + o.Kind + " creates a new one)"
+	}
+	return ""
 }
 
 func (p podView) volume(name string) *corev1.Volume {

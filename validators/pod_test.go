@@ -306,3 +306,29 @@ func TestPodObjectUsesGenerateName(t *testing.T) {
 		t.Error("CheckPod(nil) should be empty")
 	}
 }
+
+func TestRecreateCommand(t *testing.T) {
+	yes := true
+	owned := func(kind, name string, labels map[string]string) *corev1.Pod {
+		p := &corev1.Pod{}
+		p.Name, p.Namespace, p.Labels = "cart-7d9f8c6b5-x2x7q", "shop", labels
+		if kind != "" {
+			p.OwnerReferences = []metav1.OwnerReference{{Kind: kind, Name: name, Controller: &yes}}
+		}
+		return p
+	}
+	for _, c := range []struct {
+		pod  *corev1.Pod
+		want string
+	}{
+		{owned("ReplicaSet", "cart-7d9f8c6b5", map[string]string{"pod-template-hash": "7d9f8c6b5"}), " (kubectl rollout restart deployment/cart -n shop)"},
+		{owned("StatefulSet", "db", nil), " (kubectl rollout restart statefulset/db -n shop)"},
+		{owned("ReplicaSet", "bare-rs", nil), " (kubectl delete pod cart-7d9f8c6b5-x2x7q -n shop: its ReplicaSet creates a new one)"},
+		{owned("", "", nil), ""},
+		{&corev1.Pod{}, ""},
+	} {
+		if got := recreateCommand(c.pod); got != c.want {
+			t.Errorf("recreateCommand(%v) = %q, want %q", c.pod.OwnerReferences, got, c.want)
+		}
+	}
+}
