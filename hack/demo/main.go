@@ -54,6 +54,8 @@ func main() {
 type scenario struct {
 	title, about string
 	commands     [][]string
+	// guard are irsa-guard commands run after the kubectl ones, as a user at a terminal runs them.
+	guard [][]string
 	// before runs ahead of the commands (e.g. injecting an IAM fault); its cleanup runs after them.
 	before func() (cleanup func(), err error)
 	timed  bool
@@ -133,12 +135,16 @@ func run(env *testenv.Env) error {
 				err := aws.Server.SetFaults(awsstate.Fault{API: "GetRole", Latency: 20 * time.Second})
 				return func() { _ = aws.Server.SetFaults() }, err
 			}},
+		{title: "Troubleshoot what already runs: irsa-guard diagnose",
+			about: "The IRSA troubleshooting article, step by step, for a pod that got no credentials and a ServiceAccount whose trust names another one.",
+			guard: [][]string{{"diagnose", "pod", "payments/payments-batch", "--cluster", "demo", "--scan-images=false"},
+				{"diagnose", "sa", "reports/reports-exporter", "--cluster", "demo"}}},
 	}
 	for i, s := range scenarios {
 		if ctx.Err() != nil {
 			return errors.New("interrupted; stopping everything the demo started")
 		}
-		if err := show(ctx, env, root, i+1, s); err != nil {
+		if err := show(ctx, env, root, i+1, s, binary, aws); err != nil {
 			return fmt.Errorf("%w\nirsa-guard's log ends:\n%s", err, guard.LogTail(20))
 		}
 	}
@@ -148,7 +154,7 @@ func run(env *testenv.Env) error {
 
 // show prints a scenario's heading and runs its kubectl commands with their output going straight to
 // this terminal: what you see is what kubectl printed. Denials make kubectl exit 1; that is the point.
-func show(ctx context.Context, env *testenv.Env, root string, n int, s scenario) error {
+func show(ctx context.Context, env *testenv.Env, root string, n int, s scenario, binary string, aws *testenv.FakeAWS) error {
 	fmt.Printf("\n== %d. %s\n", n, s.title)
 	if s.about != "" {
 		fmt.Printf("   %s\n", s.about)
@@ -173,6 +179,17 @@ func show(ctx context.Context, env *testenv.Env, root string, n int, s scenario)
 		}
 		if s.timed {
 			fmt.Printf("(kubectl returned after %.1fs)\n", time.Since(start).Seconds())
+		}
+	}
+	for _, args := range s.guard {
+		// The AWS SDK's environment points at the fake AWS, as AWS_PROFILE would point at an account.
+		fmt.Printf("$ irsa-guard %s\n", quoteArgs(args))
+		cmd := exec.CommandContext(ctx, binary, append(args, "--kubeconfig="+env.Kubeconfig)...)
+		cmd.Dir, cmd.Env = root, append(os.Environ(), append(aws.Env(), "NO_COLOR=1")...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+		var exited *exec.ExitError
+		if err := cmd.Run(); err != nil && !errors.As(err, &exited) {
+			return fmt.Errorf("run irsa-guard: %w", err)
 		}
 	}
 	return nil
