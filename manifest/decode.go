@@ -26,10 +26,10 @@ type header struct {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // readDocument decodes one document into zero or more Objects (more for kind: List).
-func readDocument(d document, source string, n int) ([]Object, error) {
-	body, err := yaml.YAMLToJSON(d.body)
+func readDocument(d RawDocument, source string, n int) ([]Object, error) {
+	body, err := yaml.YAMLToJSON(d.Body)
 	if err != nil {
-		return nil, docError(source, n, d.line, shiftLines(err.Error(), d.line))
+		return nil, docError(source, n, d.Line, shiftLines(err.Error(), d.Line))
 	}
 	if len(strings.TrimSpace(string(body))) == 0 || string(body) == "null" {
 		return nil, nil // empty document or only comments
@@ -37,10 +37,10 @@ func readDocument(d document, source string, n int) ([]Object, error) {
 	if body[0] != '{' {
 		return nil, nil // a scalar or a list: not a Kubernetes object (e.g. a values file)
 	}
-	loc := Object{Source: source, Document: n, Line: d.line}
+	loc := Object{Source: source, Document: n, Line: d.Line}
 	var h header
 	if err := json.Unmarshal(body, &h); err != nil {
-		return nil, docError(source, n, d.line, explain(err, body))
+		return nil, docError(source, n, d.Line, explain(err, body))
 	}
 	if h.Kind == "List" || (strings.HasSuffix(h.Kind, "List") && h.Items != nil) {
 		var out []Object
@@ -48,7 +48,7 @@ func readDocument(d document, source string, n int) ([]Object, error) {
 			loc.Item = i + 1
 			o, ok, err := decodeObject(item, loc)
 			if err != nil {
-				return nil, docError(source, n, d.line, fmt.Sprintf("item %d: %v", i+1, err))
+				return nil, docError(source, n, d.Line, fmt.Sprintf("item %d: %v", i+1, err))
 			}
 			if ok {
 				out = append(out, o)
@@ -58,7 +58,7 @@ func readDocument(d document, source string, n int) ([]Object, error) {
 	}
 	o, ok, err := decodeObject(body, loc)
 	if err != nil {
-		return nil, docError(source, n, d.line, err.Error())
+		return nil, docError(source, n, d.Line, err.Error())
 	}
 	if !ok {
 		return nil, nil

@@ -77,7 +77,7 @@ func Read(r io.Reader, source string) ([]Object, error) {
 		return nil, fmt.Errorf("read %s: larger than %d MiB; split the manifests", source, MaxInputBytes>>20)
 	}
 	var out []Object
-	for i, doc := range splitDocuments(data) {
+	for i, doc := range SplitDocuments(data) {
 		objs, err := readDocument(doc, source, i+1)
 		if err != nil {
 			return nil, err
@@ -87,21 +87,23 @@ func Read(r io.Reader, source string) ([]Object, error) {
 	return out, nil
 }
 
-// document is one YAML document (or one JSON value) and the line it starts on.
-type document struct {
-	body []byte
-	line int
+// RawDocument is one YAML document (or one JSON value) of a stream and the line it starts on.
+type RawDocument struct {
+	Body []byte
+	Line int // 1-based
 }
 
-// splitDocuments splits a YAML stream at "---" lines, keeping each document's first line so
+// SplitDocuments splits a YAML stream at "---" lines, keeping each document's first line so
 // errors can point at it. A document that is a stream of JSON objects (kubectl accepts
-// concatenated JSON) is split into one document per value.
-func splitDocuments(data []byte) []document {
-	var docs []document
+// concatenated JSON) is split into one document per value. It is the repository's one
+// multi-document reader: lint, the test environment and the chart checks all split with it.
+// Documents may be empty or hold only comments.
+func SplitDocuments(data []byte) []RawDocument {
+	var docs []RawDocument
 	var cur bytes.Buffer
 	start, line := 1, 0
 	flush := func(next int) {
-		docs = append(docs, splitJSONStream(document{body: bytes.Clone(cur.Bytes()), line: start})...)
+		docs = append(docs, splitJSONStream(RawDocument{Body: bytes.Clone(cur.Bytes()), Line: start})...)
 		cur.Reset()
 		start = next
 	}
@@ -122,13 +124,13 @@ func splitDocuments(data []byte) []document {
 	return docs
 }
 
-func splitJSONStream(d document) []document {
-	trimmed := bytes.TrimLeft(d.body, " \t\r\n")
+func splitJSONStream(d RawDocument) []RawDocument {
+	trimmed := bytes.TrimLeft(d.Body, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return []document{d}
+		return []RawDocument{d}
 	}
-	dec := json.NewDecoder(bytes.NewReader(d.body))
-	var docs []document
+	dec := json.NewDecoder(bytes.NewReader(d.Body))
+	var docs []RawDocument
 	for {
 		off := int(dec.InputOffset())
 		var raw json.RawMessage
@@ -137,9 +139,9 @@ func splitJSONStream(d document) []document {
 				return docs
 			}
 			// Let the YAML reader report the error with its line numbers.
-			return []document{d}
+			return []RawDocument{d}
 		}
-		begin := off + len(d.body[off:]) - len(bytes.TrimLeft(d.body[off:], " \t\r\n"))
-		docs = append(docs, document{body: raw, line: d.line + bytes.Count(d.body[:begin], []byte("\n"))})
+		begin := off + len(d.Body[off:]) - len(bytes.TrimLeft(d.Body[off:], " \t\r\n"))
+		docs = append(docs, RawDocument{Body: raw, Line: d.Line + bytes.Count(d.Body[:begin], []byte("\n"))})
 	}
 }

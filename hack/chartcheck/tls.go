@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/irsa-guard/irsa-guard/manifest"
 )
 
 // object is the part of a rendered manifest this check reads.
@@ -103,20 +103,16 @@ func decodeAll(rendered []byte) ([]object, error) {
 
 // decodeInto decodes every document of a multi-document render into *out, skipping empty ones.
 func decodeInto[T interface{ kind() string }](rendered []byte, out *[]T) error {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(rendered), 4096)
-	for {
+	for i, d := range manifest.SplitDocuments(rendered) {
 		var o T
-		err := dec.Decode(&o)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("decode rendered manifests: %w", err)
+		if err := sigsyaml.Unmarshal(d.Body, &o); err != nil {
+			return fmt.Errorf("decode rendered document %d (line %d): %w", i+1, d.Line, err)
 		}
 		if o.kind() != "" {
 			*out = append(*out, o)
 		}
 	}
+	return nil
 }
 
 func (o object) kind() string     { return o.Kind }

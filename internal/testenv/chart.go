@@ -1,17 +1,14 @@
 package testenv
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 
+	"github.com/irsa-guard/irsa-guard/manifest"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -47,15 +44,8 @@ func SplitChart(manifests []byte) (*Chart, error) {
 	var deployment *appsv1.Deployment
 	secrets := map[string]*corev1.Secret{}
 	configMaps := map[string]*corev1.ConfigMap{}
-	reader := yaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(manifests)))
-	for doc := 1; ; doc++ {
-		raw, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read rendered document %d: %w", doc, err)
-		}
+	for i, d := range manifest.SplitDocuments(manifests) {
+		doc, raw := i+1, d.Body
 		var meta struct {
 			Kind     string `json:"kind"`
 			Metadata struct {

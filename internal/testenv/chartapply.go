@@ -1,20 +1,18 @@
 package testenv
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/yaml"
+	"github.com/irsa-guard/irsa-guard/manifest"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -59,16 +57,9 @@ func HelmTemplate(ctx context.Context, root, namespace string, valueFiles ...str
 // error can say which document.
 func DecodeManifests(manifests []byte) ([]Manifest, error) {
 	var out []Manifest
-	reader := yaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(manifests)))
-	for doc := 1; ; doc++ {
-		raw, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read YAML document %d: %w", doc, err)
-		}
-		data, err := sigsyaml.YAMLToJSON(raw)
+	for i, d := range manifest.SplitDocuments(manifests) {
+		doc := i + 1
+		data, err := sigsyaml.YAMLToJSON(d.Body)
 		if err != nil {
 			return nil, fmt.Errorf("YAML document %d: %w", doc, err)
 		}
@@ -85,6 +76,7 @@ func DecodeManifests(manifests []byte) ([]Manifest, error) {
 		}
 		out = append(out, m)
 	}
+	return out, nil
 }
 
 // manifestOf reads the identity of a decoded object.

@@ -1,14 +1,10 @@
 package testenv
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 
+	"github.com/irsa-guard/irsa-guard/manifest"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -20,15 +16,8 @@ func DecodeWebhookConfigurations(manifests []byte) ([]*admissionregistrationv1.M
 		mutating   []*admissionregistrationv1.MutatingWebhookConfiguration
 		validating []*admissionregistrationv1.ValidatingWebhookConfiguration
 	)
-	reader := yaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(manifests)))
-	for doc := 1; ; doc++ {
-		raw, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return mutating, validating, nil
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("read YAML document %d: %w", doc, err)
-		}
+	for i, d := range manifest.SplitDocuments(manifests) {
+		doc, raw := i+1, d.Body
 		var meta struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
@@ -54,4 +43,5 @@ func DecodeWebhookConfigurations(manifests []byte) ([]*admissionregistrationv1.M
 			validating = append(validating, obj)
 		}
 	}
+	return mutating, validating, nil
 }
