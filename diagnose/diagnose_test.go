@@ -174,6 +174,8 @@ func TestProbeVerdicts(t *testing.T) {
 	fail := []Step{{Step: "audience", Status: StatusFail, PredictedError: "InvalidIdentityToken: Incorrect token audience"}}
 	pass := []Step{{Step: "audience", Status: StatusPass}, {Step: "pod injected with IRSA credentials", Status: StatusFail}}
 	unknown := []Step{{Step: "trust policy", Status: StatusUnknown}}
+	badARN := []Step{{Step: "role ARN format", Status: StatusFail, DecidedBy: validators.CheckRoleARNInvalid, PredictedError: "ValidationError: Request ARN is invalid"}}
+	badValue := []Step{{Step: "role ARN format", Status: StatusFail, DecidedBy: validators.CheckAnnotationValue}}
 	for _, c := range []struct {
 		name    string
 		steps   []Step
@@ -185,6 +187,8 @@ func TestProbeVerdicts(t *testing.T) {
 		{"a pod step fails, STS allows: the pod's steps do not change STS's answer", pass, OutcomeAllowed, VerdictAgree},
 		{"predicted allow, STS denies: a false works", pass, OutcomeDenied, VerdictDisagree},
 		{"unknown", unknown, OutcomeDenied, VerdictNoPrediction},
+		{"an invalid role ARN is STS's business", badARN, OutcomeDenied, VerdictAgree},
+		{"another annotation value is not", badValue, OutcomeAllowed, VerdictAgree},
 		{"STS not reached", fail, OutcomeError, VerdictNotAsked},
 	} {
 		p := Probe{Outcome: c.outcome}

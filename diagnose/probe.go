@@ -1,6 +1,10 @@
 package diagnose
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/irsa-guard/irsa-guard/validators"
+)
 
 // Probe outcomes and verdicts of the -o json contract.
 const (
@@ -36,7 +40,7 @@ type Probe struct {
 func Prediction(steps []Step) (predicted, predictedError string) {
 	predicted = OutcomeAllowed
 	for _, st := range steps {
-		if !stsStep(st.Step) {
+		if !stsStep(st) {
 			continue
 		}
 		switch st.Status {
@@ -49,10 +53,14 @@ func Prediction(steps []Step) (predicted, predictedError string) {
 	return predicted, ""
 }
 
-// stsStep reports whether a step checks something STS itself decides on; the pod's steps
-// (injection, static credentials) do not change what STS answers a token.
-func stsStep(name string) bool {
-	i := slices.IndexFunc(steps, func(s step) bool { return s.name == name })
+// stsStep reports whether a step checks something STS itself decides on: the AWS steps, and an
+// invalid role ARN (STS: "Request ARN is invalid"). The pod's steps (injection, static
+// credentials) and the other annotation values do not change what STS answers a token.
+func stsStep(st Step) bool {
+	if st.DecidedBy == validators.CheckRoleARNInvalid {
+		return true
+	}
+	i := slices.IndexFunc(steps, func(s step) bool { return s.name == st.Step })
 	return i >= 0 && steps[i].kind == needsAWS
 }
 

@@ -38,6 +38,9 @@ type Step struct {
 	// FixDocument is the corrected trust policy the fix applies (the file Fix names), when the
 	// fix is one.
 	FixDocument string `json:"fixDocument,omitempty"`
+	// DecidedBy is the check whose finding gave the step its status and message ("" for a pass
+	// or a skip).
+	DecidedBy validators.CheckID `json:"decidedBy,omitempty"`
 	// Warning marks a step that passes with a warning: what it checks works, with a caveat the
 	// message names (an SDK the container may not run, a trust that stops working on a date).
 	Warning bool `json:"warning,omitempty"`
@@ -62,7 +65,7 @@ func Walk(in Input) []Step {
 		found := in.findings(s)
 		for _, f := range found {
 			if f.Severity == validators.SeverityError && st.Status != StatusFail {
-				st.Status, st.Message, st.PredictedError, st.Fix = StatusFail, f.String(), f.PredictedError, f.Fix
+				st.Status, st.Message, st.PredictedError, st.Fix, st.DecidedBy = StatusFail, f.String(), f.PredictedError, f.Fix, f.Check
 			}
 		}
 		if st.Status == "" {
@@ -73,7 +76,7 @@ func Walk(in Input) []Step {
 		if st.Status == "" {
 			for _, f := range found {
 				if f.Check == validators.CheckTrustUndetermined || f.Check == validators.CheckCouldNotVerify || f.Check == validators.CheckImageSDKUnknown {
-					st.Status, st.Message, st.Fix = StatusUnknown, f.String(), f.Fix
+					st.Status, st.Message, st.Fix, st.DecidedBy = StatusUnknown, f.String(), f.Fix, f.Check
 					break
 				}
 			}
@@ -83,7 +86,7 @@ func Walk(in Input) []Step {
 			for _, f := range found {
 				if f.Severity == validators.SeverityWarning {
 					// It works, but not as the pass message would say: the warning is the news.
-					st.Message, st.Fix, st.PredictedError, st.Warning = f.String(), f.Fix, f.PredictedError, true
+					st.Message, st.Fix, st.PredictedError, st.Warning, st.DecidedBy = f.String(), f.Fix, f.PredictedError, true, f.Check
 					break
 				}
 			}
@@ -148,7 +151,7 @@ func otherStep(found []validators.Finding) Step {
 			st.Checks = append(st.Checks, f.Check)
 		}
 		if f.Severity == validators.SeverityError && st.Status != StatusFail {
-			st.Status, st.Message, st.PredictedError, st.Fix = StatusFail, f.String(), f.PredictedError, f.Fix
+			st.Status, st.Message, st.PredictedError, st.Fix, st.DecidedBy = StatusFail, f.String(), f.PredictedError, f.Fix, f.Check
 		}
 	}
 	if st.Status != StatusFail {

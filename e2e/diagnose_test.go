@@ -268,7 +268,7 @@ func TestDiagnose(t *testing.T) {
 		name: "role ARN format", step: "role ARN format", check: "IRSA001",
 		breakIt:   func(t *testing.T) { annotate(t, ctx, "arn:aws:iam:111122223333:role/diag-app") },
 		fixIt:     func(t *testing.T) { annotate(t, ctx, diagRole) },
-		predicted: "Request ARN is invalid", fix: diagRole,
+		predicted: "Request ARN is invalid", sts: "Request ARN is invalid", fix: diagRole,
 	}, {
 		name: "no OIDC provider", step: "OIDC provider for the issuer in the role's account", check: "IRSA020",
 		breakIt: func(t *testing.T) {

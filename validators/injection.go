@@ -58,6 +58,15 @@ func (s WebhookSettings) audience() string {
 	return s.Audience
 }
 
+// TokenAudience is the audience of the token pod-identity-webhook projects for the
+// ServiceAccount's pods: its eks.amazonaws.com/audience, else --token-audience.
+func (s WebhookSettings) TokenAudience(sa *corev1.ServiceAccount) string {
+	if a, ok := sa.Annotations[AnnotationAudience]; ok {
+		return a
+	}
+	return s.audience()
+}
+
 func (s WebhookSettings) tokenExpiration() int64 {
 	if s.TokenExpiration <= 0 {
 		return DefaultTokenExpirationSeconds

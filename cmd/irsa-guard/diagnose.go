@@ -30,6 +30,7 @@ import (
 	"github.com/irsa-guard/irsa-guard/imagescan"
 	"github.com/irsa-guard/irsa-guard/kubefacts"
 	"github.com/irsa-guard/irsa-guard/review"
+	"github.com/irsa-guard/irsa-guard/validators"
 )
 
 // diagnoseOptions are the flags every diagnose subcommand shares.
@@ -455,21 +456,33 @@ func (s *session) finish(ctx context.Context, in diagnose.Input) diagnose.Result
 // for the role with it, as the pod's SDK would. The token is used for that call only; the
 // credentials STS returns are dropped unread (awsfacts.ProbeResult has no field for them).
 func (s *session) runProbe(ctx context.Context, rep review.Report, steps []diagnose.Step) *diagnose.Probe {
-	id := rep.Identity
-	if id == nil || s.sdk == nil {
+	if s.sdk == nil {
+		return nil
+	}
+	var roleARN, audience, namespace, name string
+	switch sa := rep.ServiceAccount; {
+	case rep.Identity != nil:
+		id := rep.Identity
+		roleARN, audience, namespace, name = id.RoleARN, id.EffectiveAudience(), id.Namespace, id.ServiceAccount
+	case sa != nil && sa.Annotations[validators.AnnotationRoleARN] != "" && (rep.PodIdentity == nil || !rep.PodIdentity.HasAssociation()):
+		// The AWS checks did not run (an invalid role ARN): pod-identity-webhook injects the value
+		// verbatim, so ask STS with it and let STS say what it makes of it.
+		roleARN, namespace, name = sa.Annotations[validators.AnnotationRoleARN], sa.Namespace, sa.Name
+		audience = validators.WebhookSettings{Audience: s.o.cfg.Cluster.PodIdentityWebhook.Audience}.TokenAudience(sa)
+	default:
 		return nil // nothing IRSA would ask STS: the steps say why
 	}
-	p := &diagnose.Probe{RoleARN: id.RoleARN, Audience: id.EffectiveAudience(), SessionName: probeSessionName}
-	tr, err := s.kube.CoreV1().ServiceAccounts(id.Namespace).CreateToken(ctx, id.ServiceAccount, &authenticationv1.TokenRequest{
+	p := &diagnose.Probe{RoleARN: roleARN, Audience: audience, SessionName: probeSessionName}
+	tr, err := s.kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{p.Audience}, ExpirationSeconds: ptr.To[int64](probeTokenSeconds)},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		p.Outcome = diagnose.OutcomeError
-		p.Message = fmt.Sprintf("request a token for ServiceAccount %s/%s (needs create on serviceaccounts/token): %v", id.Namespace, id.ServiceAccount, err)
+		p.Message = fmt.Sprintf("request a token for ServiceAccount %s/%s (needs create on serviceaccounts/token): %v", namespace, name, err)
 		p.Judge(steps)
 		return p
 	}
-	res := s.sdk.AssumeRoleWithWebIdentity(ctx, id.RoleARN, tr.Status.Token, probeSessionName)
+	res := s.sdk.AssumeRoleWithWebIdentity(ctx, roleARN, tr.Status.Token, probeSessionName)
 	tr.Status.Token = ""
 	switch {
 	case res.Err != nil:
