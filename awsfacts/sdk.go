@@ -97,9 +97,9 @@ type SDK struct {
 
 	// The caches hold pointers to facts that are never modified once stored: a refresh stores a
 	// new pointer, so callers may key memos on them (review's memo of the checks does).
-	roles     *cache[*validators.RoleFacts]
-	providers *cache[*validators.ProviderFacts]
-	thumbs    *cache[*validators.ChainFacts]
+	roles        *cache[*validators.RoleFacts]
+	providers    *cache[*validators.ProviderFacts]
+	thumbs       *cache[*validators.ChainFacts]
 	self         *cache[identity]
 	issuers      *cache[string]
 	associations *cache[*validators.PodIdentityAssociation]

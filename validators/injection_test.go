@@ -67,7 +67,7 @@ func TestPredictInjection(t *testing.T) {
 				p.Annotations = map[string]string{AnnotationTokenExpiration: "300"}
 				return p
 			},
-			sa: sa(map[string]string{AnnotationRoleARN: testRole, AnnotationAudience: "vault", AnnotationSTSRegionalEndpoints: "true", AnnotationTokenExpiration: "7200"}),
+			sa:       sa(map[string]string{AnnotationRoleARN: testRole, AnnotationAudience: "vault", AnnotationSTSRegionalEndpoints: "true", AnnotationTokenExpiration: "7200"}),
 			settings: WebhookSettings{DefaultRegion: "eu-west-1"},
 			want:     InjectWebIdentity,
 			env: map[string]string{"app": "AWS_STS_REGIONAL_ENDPOINTS=regional,AWS_DEFAULT_REGION=eu-west-1,AWS_REGION=eu-west-1,AWS_ROLE_ARN=" + testRole +
@@ -90,8 +90,12 @@ func TestPredictInjection(t *testing.T) {
 			env: map[string]string{"app": "AWS_ROLE_ARN=arn:aws:iam::111122223333:role/old"},
 		},
 		"Windows pods get a Windows token path": {
-			pod: func() *corev1.Pod { p := plain(); p.Spec.NodeSelector = map[string]string{"kubernetes.io/os": "windows"}; return p },
-			sa:  sa(role), want: InjectWebIdentity,
+			pod: func() *corev1.Pod {
+				p := plain()
+				p.Spec.NodeSelector = map[string]string{"kubernetes.io/os": "windows"}
+				return p
+			},
+			sa: sa(role), want: InjectWebIdentity,
 			env: map[string]string{"app": `AWS_ROLE_ARN=` + testRole + `,AWS_WEB_IDENTITY_TOKEN_FILE=C:\var\run\secrets\eks.amazonaws.com\serviceaccount\token`},
 		},
 	}

@@ -20,8 +20,8 @@ func TestCheckPodIdentity(t *testing.T) {
 		unverified   []Unverified
 		want         []string
 	}{
-		"the trust policy from the EKS user guide":  {role: trust(eksDocs), want: []string{}},
-		"a role that does not exist is IRSA060":     {roleNotFound: true, want: []string{`IRSA060/error Pod Identity association a-1 uses role "cart-pod-identity", which does not exist in account 111122223333`}},
+		"the trust policy from the EKS user guide":   {role: trust(eksDocs), want: []string{}},
+		"a role that does not exist is IRSA060":      {roleNotFound: true, want: []string{`IRSA060/error Pod Identity association a-1 uses role "cart-pod-identity", which does not exist in account 111122223333`}},
 		"sts:AssumeRole alone misses sts:TagSession": {role: trust(`{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}`), want: []string{`IRSA061/error role "cart-pod-identity" does not let pods.eks.amazonaws.com sts:TagSession`}},
 		"without session tags sts:AssumeRole is enough": {
 			role: trust(`{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}`), noTags: true, want: []string{},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -52,7 +53,7 @@ func TestWebhookAndLintDecideTheSame(t *testing.T) {
 	cmd.SetErr(&out)
 	cmd.SetArgs([]string{"lint", "-f", "examples/", "--aws-state", statePath, "--issuer", exampleIssuer, "--cluster", "demo",
 		"--reader-role", "444455556666=" + readers["444455556666"], "-o", "json"})
-	if err := cmd.ExecuteContext(context.Background()); err != nil && err != errFindings {
+	if err := cmd.ExecuteContext(context.Background()); err != nil && !errors.Is(err, errFindings) {
 		t.Fatalf("lint: %v\n%s", err, out.String())
 	}
 	var linted struct {
