@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,7 +62,7 @@ Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable inp
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.files, "filename", "f", nil, "manifest file, directory (all *.yaml, *.yml, *.json below it) or - for stdin; repeatable")
-	f.StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
+	f.StringVarP(&opts.output, "output", "o", "text", "output format: text, json, sarif (SARIF 2.1.0, for code scanning) or github (workflow annotations)")
 	f.BoolVar(&opts.offline, "offline", false, "run only the checks that need no AWS access")
 	f.StringVar(&opts.trustPolicy, "trust-policy", "", "IAM trust policy JSON of the roles the ServiceAccounts name (needs --issuer)")
 	f.StringVar(&opts.awsState, "aws-state", "", "check against this AWS state file (irsa-guard aws-state export) instead of AWS")
@@ -75,8 +76,9 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 	if len(opts.files) == 0 {
 		return usageErrorf("lint needs -f FILE|DIR|- (the manifests to check)")
 	}
-	if opts.output != "text" && opts.output != "json" {
-		return usageErrorf("-o %q: use text or json", opts.output)
+	write, ok := lintWriters[opts.output]
+	if !ok {
+		return usageErrorf("-o %q: use text, json, sarif or github", opts.output)
 	}
 	var objs []manifest.Object
 	for _, path := range opts.files {
@@ -102,12 +104,7 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 		policy := manifest.Object{Source: opts.trustPolicy, Line: 1, Kind: "TrustPolicy", Name: opts.trustPolicy}
 		results = append([]objectResult{{object: policy, findings: notes}}, results...)
 	}
-	if opts.output == "json" {
-		err = writeJSON(cmd.OutOrStdout(), results)
-	} else {
-		err = writeText(cmd.OutOrStdout(), results)
-	}
-	if err != nil {
+	if err := write(cmd.OutOrStdout(), results); err != nil {
 		return err
 	}
 	for _, r := range results {
@@ -118,6 +115,11 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 		}
 	}
 	return nil
+}
+
+// lintWriters are lint's output formats by -o value.
+var lintWriters = map[string]func(io.Writer, []objectResult) error{
+	"text": writeText, "json": writeJSON, "sarif": writeSARIF, "github": writeGitHub,
 }
 
 // objectResult is one object's findings, in input order, for the output writers.
