@@ -42,6 +42,7 @@ const (
 	CheckTrustLiteral         CheckID = "IRSA037"
 	CheckTrustTimeWindow      CheckID = "IRSA038"
 	CheckTrustUndetermined    CheckID = "IRSA039"
+	CheckPlannedTrustNearMiss CheckID = "IRSA080"
 )
 
 // The exact STS error strings a pod would see, as AWS's troubleshooting article quotes them
@@ -138,6 +139,8 @@ var catalog = map[CheckID]CheckInfo{
 		"Move or drop the aws:CurrentTime or aws:EpochTime condition before the window ends; outside it STS answers AccessDenied."},
 	CheckTrustUndetermined: {CheckTrustUndetermined, "trust outcome depends on values STS sees only at call time, or on undocumented semantics", SeverityWarning, "",
 		"Nothing to change if the named value will fit when the pod calls STS; try it with irsa-guard trust explain --context KEY=VALUE. For an undocumented comparison, use an operator of the key's type."},
+	CheckPlannedTrustNearMiss: {CheckPlannedTrustNearMiss, "a role in the IaC trusts a ServiceAccount the input lacks, one edit away from one it has", SeverityWarning, STSNotAuthorized,
+		"Make the names agree: rename the ServiceAccount (a chart's serviceAccount name value) to the one the trust names, or change the trust's <issuer>:sub to system:serviceaccount:<namespace>:<name> of the ServiceAccount."},
 }
 
 // LookupCheck returns the catalog entry of id; ok is false for an ID irsa-guard does not know.

@@ -25,6 +25,8 @@ type lintOptions struct {
 	awsState    string
 	issuerCA    string
 	timeout     time.Duration
+	iac         []string
+	iacParams   []string
 }
 
 func newLintCommand() *cobra.Command {
@@ -32,7 +34,7 @@ func newLintCommand() *cobra.Command {
 	cfg := config.Default()
 	var flags *config.Flags
 	cmd := &cobra.Command{
-		Use:   "lint -f FILE|DIR|- [-o text|json] [--offline | --trust-policy FILE | --aws-state FILE] [--issuer URL | --cluster NAME] [--config FILE]",
+		Use:   "lint -f FILE|DIR|- [-o text|json|sarif|github] [--offline | --trust-policy FILE | --aws-state FILE] [--iac FILE [--iac-param KEY=VALUE]] [--issuer URL | --cluster NAME] [--config FILE]",
 		Short: "Check IRSA settings in Kubernetes manifests before they are applied",
 		Long: `lint reads ServiceAccounts, Pods and the pod templates of Deployments, StatefulSets,
 DaemonSets, ReplicaSets, Jobs and CronJobs from multi-document YAML or JSON manifests and asks
@@ -44,6 +46,15 @@ role-arn (IRSA030-036). Without --offline and --trust-policy, --issuer or --clus
 checks (IRSA010-035) against AWS with your default credentials, or against --aws-state FILE (see
 'irsa-guard aws-state export') at file speed.
 
+--iac FILE reads the IAM roles and OIDC providers a CloudFormation template (from cdk synth or
+written by hand) or a Terraform plan (terraform show -json PLAN) is about to create, and uses
+them as facts, alone (with --offline) or over --aws-state or AWS: the IaC wins for what it
+defines. It also reports a role whose trust names a ServiceAccount the manifests lack, next to
+one they have that is one edit away (IRSA080). Values known only at deploy are "could not
+verify" (IRSA090), never errors.
+
+-o sarif writes SARIF 2.1.0 for code scanning, -o github GitHub Actions annotations.
+
 --config reads the same configuration file the Helm chart renders (audience, cluster name,
 pod-identity-webhook settings, modes); every setting is also a flag, and flags win.
 
@@ -51,7 +62,10 @@ Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable inp
 		Example: `  irsa-guard lint -f examples/ --offline
   helm template my-app ./chart | irsa-guard lint -f - -o json
   irsa-guard lint -f sa.yaml --trust-policy trust.json --issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
-  irsa-guard lint -f k8s/ --aws-state prod-aws.yaml --cluster prod --config values-config.yaml`,
+  irsa-guard lint -f k8s/ --aws-state prod-aws.yaml --cluster prod --config values-config.yaml
+  helm template ca autoscaler/cluster-autoscaler -n kube-system | irsa-guard lint -f - --offline \
+    --iac cdk.out/Cluster.template.json --account 111122223333 --partition aws --issuer https://oidc.eks...
+  irsa-guard lint -f k8s/ --iac plan.json --aws-state prod-aws.yaml --issuer https://oidc.eks... -o sarif > irsa.sarif`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := flags.Load(); err != nil {
@@ -67,6 +81,8 @@ Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable inp
 	f.StringVar(&opts.trustPolicy, "trust-policy", "", "IAM trust policy JSON of the roles the ServiceAccounts name (needs --issuer)")
 	f.StringVar(&opts.awsState, "aws-state", "", "check against this AWS state file (irsa-guard aws-state export) instead of AWS")
 	f.StringVar(&opts.issuerCA, "issuer-ca", "", "PEM file of extra CAs to trust when reading a private issuer's discovery document")
+	f.StringArrayVar(&opts.iac, "iac", nil, "IAM roles and OIDC providers about to be created: a CloudFormation template (JSON or YAML, e.g. cdk.out/STACK.template.json) or a Terraform plan (terraform show -json PLAN); repeatable. They win over --aws-state or AWS for what they define")
+	f.StringArrayVar(&opts.iacParams, "iac-param", nil, "KEY=VALUE: a CloudFormation parameter of the --iac templates (AWS::AccountId, AWS::Partition and AWS::Region come from --account, --partition and --region); repeatable")
 	f.DurationVar(&opts.timeout, "aws-timeout", 10*time.Second, "time budget of the AWS lookups for one object")
 	flags = config.Bind(f, cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy)
 	return cmd
@@ -88,7 +104,7 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 		}
 		objs = append(objs, o...)
 	}
-	facts, issuer, notes, err := lintFacts(ctx, opts, cfg)
+	facts, issuer, notes, err := lintSources(ctx, opts, cfg)
 	if err != nil {
 		return err
 	}
