@@ -83,11 +83,11 @@ func (s *IaCSource) layRole(facts *validators.AWSFacts, ref validators.RoleARN, 
 		case r.Condition != "":
 			facts.Role, facts.RoleNotFound = nil, false
 			facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role",
-				Reason: fmt.Sprintf("%s is created only if condition %s holds", resourceID(r.Where), r.Condition), Fix: fixIaC})
+				Reason: fmt.Sprintf("%s is created only if condition %s holds", resourceID(r.Where), r.Condition), Fix: fixCondition})
 		case !r.Path.Known():
 			facts.Role, facts.RoleNotFound = s.roleFacts(r, ref, roleARN), false
 			facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role's path",
-				Reason: "it depends on " + r.Path.Unknown, Fix: fixIaC})
+				Reason: "it depends on " + r.Path.Unknown, Fix: fixDependsOn("The role's path depends on " + r.Path.Unknown)})
 		default:
 			facts.Role, facts.RoleNotFound = s.roleFacts(r, ref, ""), false
 		}
@@ -139,7 +139,7 @@ func (s *IaCSource) layProvider(facts *validators.AWSFacts, ref validators.RoleA
 		}
 		if !p.URL.Known() {
 			if !p.Deleted {
-				unknownURL = append(unknownURL, resourceID(p.Where)+" (Url depends on "+p.URL.Unknown+")")
+				unknownURL = append(unknownURL, resourceID(p.Where)+": Url depends on "+p.URL.Unknown)
 			}
 			continue
 		}
@@ -154,11 +154,11 @@ func (s *IaCSource) layProvider(facts *validators.AWSFacts, ref validators.RoleA
 		case p.Condition != "":
 			facts.Provider, facts.ProviderNotFound = nil, false
 			facts.Unverified = append(facts.Unverified, validators.Unverified{What: "OIDC provider",
-				Reason: fmt.Sprintf("%s is created only if condition %s holds", resourceID(p.Where), p.Condition), Fix: fixIaC})
+				Reason: fmt.Sprintf("%s is created only if condition %s holds", resourceID(p.Where), p.Condition), Fix: fixCondition})
 		case p.ListsUnknown != "":
 			facts.Provider, facts.ProviderNotFound = nil, false
 			facts.Unverified = append(facts.Unverified, validators.Unverified{What: "OIDC provider's client IDs",
-				Reason: "they depend on " + p.ListsUnknown, Fix: fixIaC})
+				Reason: "they depend on " + p.ListsUnknown, Fix: fixDependsOn("The provider's client IDs depend on " + p.ListsUnknown)})
 		default:
 			facts.Provider, facts.ProviderNotFound = &validators.ProviderFacts{ARN: arn, ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints}, false
 		}
@@ -173,7 +173,7 @@ func (s *IaCSource) layProvider(facts *validators.AWSFacts, ref validators.RoleA
 		facts.ProviderNotFound = false
 		dropUnverified(facts, "OIDC provider")
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "OIDC provider",
-			Reason: "IaC provider " + listSome(unknownURL), Fix: fixIaC})
+			Reason: "IaC " + listSome(unknownURL), Fix: fixDependsOn("IaC " + strings.Join(unknownURL, "; "))})
 	case s.Base == nil:
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "OIDC provider",
 			Reason: "not in the --iac files", Fix: fixNotInIaC})
@@ -182,10 +182,15 @@ func (s *IaCSource) layProvider(facts *validators.AWSFacts, ref validators.RoleA
 
 // The fixes of what the IaC leaves unknown: nothing in the object is wrong.
 const (
-	fixIaC           = "Nothing to fix in the object. Give the values the IaC depends on (lint --iac-param, --account, --partition, --region), or check again once it is deployed."
+	fixCondition     = "Nothing to fix in the object. irsa-guard does not evaluate CloudFormation conditions; check again once the IaC is deployed."
 	fixGeneratedName = "Nothing to fix in the object. Give the role a fixed name in the IaC (RoleName, name) so role-arn can be checked before deploy, or check again once it is deployed."
 	fixNotInIaC      = "Nothing to fix in the object. Add --aws-state FILE (irsa-guard aws-state export) or AWS access to check against what already exists."
 )
+
+// fixDependsOn says what the fact depends on, in full: the message may be cut short.
+func fixDependsOn(detail string) string {
+	return "Nothing to fix in the object. " + detail + ": give those values (lint --iac-param, --account, --partition, --region), or check again once the IaC is deployed."
+}
 
 // mayBeIRSARole reports whether a role's trust could let a web identity assume it: a role whose
 // known trust allows only, say, lambda.amazonaws.com is not the one a role-arn means.

@@ -23,7 +23,8 @@ const (
 	typeCDKOIDCProvider  = "Custom::AWSCDKOpenIdConnectProvider"
 	typeCDKCfnJSON       = "Custom::AWSCDKCfnJson"
 	maxEvalDepth         = 48
-	maxTemplateNodes     = 2_000_000
+	maxEvalSteps         = 1_000_000 // per template: references can fan out, and templates are untrusted
+	maxTemplateNodes     = 500_000
 	generatedNameUnknown = "no RoleName: CloudFormation generates the name"
 )
 
@@ -34,6 +35,7 @@ type template struct {
 	parameters map[string]bool
 	mappings   map[string]any
 	resources  map[string]*resource
+	steps      int
 }
 
 type resource struct {
@@ -119,8 +121,14 @@ func (t *template) extract() (*Set, error) {
 		where := Location{File: t.source, Line: r.line, Resource: r.typ + " " + id}
 		switch r.typ {
 		case typeRole:
-			role := Role{Where: where, Name: t.roleName(r), Path: t.rolePath(r), Condition: r.condition,
-				Account: t.pseudo("AWS::AccountId"), Partition: t.pseudo("AWS::Partition")}
+			role := Role{Where: where, Condition: r.condition, Account: t.pseudo("AWS::AccountId"), Partition: t.pseudo("AWS::Partition")}
+			var err error
+			if role.Name, err = t.roleName(r); err != nil {
+				return nil, fmt.Errorf("%s: Resources.%s.Properties.RoleName: %w", t.source, id, err)
+			}
+			if role.Path, err = t.rolePath(r); err != nil {
+				return nil, fmt.Errorf("%s: Resources.%s.Properties.Path: %w", t.source, id, err)
+			}
 			doc, ok := r.props["AssumeRolePolicyDocument"]
 			if !ok {
 				return nil, fmt.Errorf("%s: Resources.%s.Properties.AssumeRolePolicyDocument is missing; a role needs a trust policy", t.source, id)
@@ -142,18 +150,18 @@ func (t *template) extract() (*Set, error) {
 	return set, nil
 }
 
-func (t *template) roleName(r *resource) Value {
+func (t *template) roleName(r *resource) (Value, error) {
 	raw, ok := r.props["RoleName"]
 	if !ok {
-		return Value{Unknown: generatedNameUnknown}
+		return Value{Unknown: generatedNameUnknown}, nil
 	}
 	return t.stringValue(raw)
 }
 
-func (t *template) rolePath(r *resource) Value {
+func (t *template) rolePath(r *resource) (Value, error) {
 	raw, ok := r.props["Path"]
 	if !ok {
-		return known("/")
+		return known("/"), nil
 	}
 	return t.stringValue(raw)
 }
@@ -166,9 +174,11 @@ func (t *template) provider(r *resource, where Location) (Provider, error) {
 	if !ok {
 		return p, fmt.Errorf("Url is missing; an OIDC provider needs its issuer URL")
 	}
-	p.URL = t.stringValue(raw)
-	u := unknowns{}
 	var err error
+	if p.URL, err = t.stringValue(raw); err != nil {
+		return p, fmt.Errorf("Url: %w", err)
+	}
+	u := unknowns{}
 	clientKey := "ClientIdList"
 	if r.typ == typeCDKOIDCProvider {
 		clientKey = "ClientIDList"
@@ -186,17 +196,17 @@ func (t *template) provider(r *resource, where Location) (Provider, error) {
 }
 
 // stringValue resolves a property that must be a string.
-func (t *template) stringValue(raw any) Value {
+func (t *template) stringValue(raw any) (Value, error) {
 	u := unknowns{}
 	v := t.eval(raw, u, 0)
 	s, ok := scalarString(v)
 	if !ok {
-		return Value{Unknown: "not a string"}
+		return Value{}, fmt.Errorf("want a string")
 	}
 	if len(u) > 0 {
-		return Value{S: s, Unknown: u.String()}
+		return Value{S: s, Unknown: u.String()}, nil
 	}
-	return known(s)
+	return known(s), nil
 }
 
 // stringList resolves a list of strings; unknown items are left out and noted in u.

@@ -12,8 +12,9 @@ import (
 // What is not known before deploy becomes a Placeholder naming it, and is added to u; nothing is
 // guessed. Conditions (Fn::If) are not evaluated: their result is unknown.
 func (t *template) eval(v any, u unknowns, depth int) any {
-	if depth > maxEvalDepth {
-		return t.unknown(u, "a value nested too deeply (a reference cycle?)")
+	t.steps++
+	if depth > maxEvalDepth || t.steps > maxEvalSteps {
+		return t.unknown(u, "a value nested too deeply or too large to resolve (a reference cycle?)")
 	}
 	switch x := v.(type) {
 	case located:
@@ -58,6 +59,9 @@ func (t *template) intrinsic(fn string, arg any, u unknowns, depth int) any {
 		name, ok := t.eval(arg, u, depth).(string)
 		if !ok {
 			return t.unknown(u, "Ref of a non-string")
+		}
+		if HasPlaceholder(name) {
+			return name
 		}
 		return t.ref(name, u, depth)
 	case "Fn::GetAtt":
@@ -183,9 +187,12 @@ func (t *template) getAtt(arg any, u unknowns, depth int) any {
 		}
 	}
 	what := "Fn::GetAtt " + id + "." + attr
+	if HasPlaceholder(id) || HasPlaceholder(attr) {
+		return t.unknown(u, "Fn::GetAtt of a name known after deploy")
+	}
 	r, ok := t.resources[id]
 	if !ok || attr == "" {
-		return t.unknown(u, what)
+		return t.unknown(u, what+" (not in the template)")
 	}
 	switch {
 	case r.typ == typeRole && attr == "Arn":
@@ -207,7 +214,7 @@ func (t *template) getAtt(arg any, u unknowns, depth int) any {
 		}
 		return v
 	}
-	return t.unknown(u, what+" (known after deploy)")
+	return t.unknown(u, what)
 }
 
 func (t *template) evalPath(r *resource, u unknowns, depth int) any {
@@ -356,13 +363,9 @@ func (t *template) findInMap(arg any, u unknowns, depth int) any {
 	var v any = t.mappings
 	for _, k := range path {
 		m, ok := v.(map[string]any)
-		if !ok {
-			return t.unknown(u, "Fn::FindInMap "+strings.Join(path, "."))
+		if v, ok = m[k]; !ok {
+			return t.unknown(u, "Fn::FindInMap "+strings.Join(path, ".")+" (not in Mappings)")
 		}
-		v = m[k]
-	}
-	if v == nil {
-		return t.unknown(u, "Fn::FindInMap "+strings.Join(path, ".")+" (not in Mappings)")
 	}
 	return t.eval(v, u, depth)
 }

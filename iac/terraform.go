@@ -59,7 +59,8 @@ func looksLikeTerraformPlan(data []byte) bool {
 	}
 	var top map[string]json.RawMessage
 	if json.Unmarshal(trimmed, &top) != nil {
-		return false
+		// Broken JSON that names a plan's format version is a broken plan: say so as one.
+		return bytes.Contains(trimmed[:min(len(trimmed), 4096)], []byte(`"format_version"`))
 	}
 	_, format := top["format_version"]
 	_, planned := top["planned_values"]

@@ -132,7 +132,7 @@ func checkRole(id Identity, f AWSFacts) []Finding {
 	var trust []Finding
 	if why := f.Role.Trust.Unknown; why != "" {
 		trust = []Finding{NewFinding(CheckCouldNotVerify, id.Object, "could not verify the trust policy: it depends on "+why).
-			WithFix("Nothing to fix in the object. Give the values the IaC depends on (lint --iac-param, --account, --partition, --region), or check again once it is deployed.")}
+			WithFix("Nothing to fix in the object. The trust depends on " + why + ": give those values (lint --iac-param, --account, --partition, --region), or check again once the IaC is deployed.")}
 	} else if err := f.Role.Trust.Err; err != nil {
 		trust = []Finding{NewFinding(CheckCouldNotVerify, id.Object, "cannot read the trust policy: "+err.Error()).
 			WithFix("Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: " + err.Error())}
