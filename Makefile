@@ -23,7 +23,7 @@ lint: ## Check formatting, go vet (with the e2e tag too) and golangci-lint
 	hack/golangci-lint.sh ./...
 
 .PHONY: unit
-unit: ## Run the unit, adapter and CLI golden tests
+unit: helm-tools node-tools ## Run the unit, adapter and CLI golden tests (helm and the npm tools are built first, outside the tests' timeout)
 	$(GO) test -count=1 ./...
 
 .PHONY: bench
@@ -41,6 +41,10 @@ fuzz: ## Run every fuzz target briefly (FUZZTIME each)
 .PHONY: controlplane
 controlplane: ## Build and cache kube-apiserver, etcd and kubectl v1.37.2 from the Go module proxy
 	@hack/controlplane.sh >/dev/null
+
+.PHONY: node-tools
+node-tools: ## Install the AWS CDK and the SARIF multitool from the npm registry into .cache/node-tools (the IaC and SARIF tests use them)
+	@hack/node-tools.sh >/dev/null
 
 .PHONY: helm-tools
 helm-tools: ## Build and cache helm and helm-unittest; eval "$$(hack/helm.sh)" exports their env

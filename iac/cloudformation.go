@@ -88,21 +88,21 @@ func (t *template) readResource(id string, raw any) (*resource, error) {
 	}
 	m, ok := raw.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("Resources.%s: want a mapping with Type and Properties", id)
+		return nil, fmt.Errorf("%s: want a mapping with Type and Properties", "Resources."+id)
 	}
 	typ, ok := m["Type"].(string)
 	if !ok {
-		return nil, fmt.Errorf("Resources.%s.Type: want a string such as AWS::IAM::Role", id)
+		return nil, fmt.Errorf("%s.Type: want a string such as AWS::IAM::Role", "Resources."+id)
 	}
 	r := &resource{id: id, typ: typ, line: line, props: map[string]any{}}
 	if c, ok := m["Condition"]; ok {
 		if r.condition, ok = c.(string); !ok {
-			return nil, fmt.Errorf("Resources.%s.Condition: want a condition name", id)
+			return nil, fmt.Errorf("%s.Condition: want a condition name", "Resources."+id)
 		}
 	}
 	if props, ok := m["Properties"]; ok && props != nil {
 		if r.props, ok = props.(map[string]any); !ok {
-			return nil, fmt.Errorf("Resources.%s.Properties: want a mapping", id)
+			return nil, fmt.Errorf("%s.Properties: want a mapping", "Resources."+id)
 		}
 	}
 	return r, nil
@@ -172,11 +172,11 @@ func (t *template) provider(r *resource, where Location) (Provider, error) {
 	p := Provider{Where: where, Condition: r.condition, Account: t.pseudo("AWS::AccountId"), Partition: t.pseudo("AWS::Partition")}
 	raw, ok := r.props["Url"]
 	if !ok {
-		return p, fmt.Errorf("Url is missing; an OIDC provider needs its issuer URL")
+		return p, fmt.Errorf("%s is missing; an OIDC provider needs its issuer URL", "Url")
 	}
 	var err error
 	if p.URL, err = t.stringValue(raw); err != nil {
-		return p, fmt.Errorf("Url: %w", err)
+		return p, fmt.Errorf("%s: %w", "Url", err)
 	}
 	u := unknowns{}
 	clientKey := "ClientIdList"

@@ -48,14 +48,14 @@ func TestCloudFormationYAMLWithShortForms(t *testing.T) {
 	}
 	prod := roles["ProdOnlyRole"]
 	if prod.Condition != "IsProd" || prod.Trust.Known() ||
-		prod.Trust.Unknown != "Fn::If IsProd, Fn::ImportValue SharedOidcProviderArn" {
+		prod.Trust.Unknown != "Fn::If IsProd, Fn::ImportValue SharedOidcProviderArn (give --iac-param Fn::ImportValue:SharedOidcProviderArn=VALUE)" {
 		t.Errorf("ProdOnlyRole condition %q, trust unknown %q", prod.Condition, prod.Trust.Unknown)
 	}
 }
 
 // TestResolve is the intrinsic functions one at a time, each as a role's RoleName.
 func TestResolve(t *testing.T) {
-	params := Params{Account: "111122223333", Partition: "aws-cn", Values: map[string]string{"Given": "prod", "AWS::StackName": "apps"}}
+	params := Params{Account: "111122223333", Partition: "aws-cn", Values: map[string]string{"Given": "prod", "AWS::StackName": "apps", "Fn::ImportValue:Exported": "from-export"}}
 	tests := map[string]struct {
 		expr        string
 		want        string
@@ -80,7 +80,8 @@ func TestResolve(t *testing.T) {
 		"Fn::FindInMap":                                 {expr: `{"Fn::FindInMap": ["Names", "prod", "name"]}`, want: "from-map"},
 		"Fn::FindInMap with a missing key":              {expr: `{"Fn::FindInMap": ["Names", "dev", "name"]}`, wantUnknown: "Fn::FindInMap Names.dev.name (not in Mappings)"},
 		"Fn::If is not evaluated":                       {expr: `{"Fn::If": ["IsProd", "a", "b"]}`, wantUnknown: "Fn::If IsProd"},
-		"Fn::ImportValue":                               {expr: `{"Fn::ImportValue": "Shared"}`, wantUnknown: "Fn::ImportValue Shared"},
+		"Fn::ImportValue":                               {expr: `{"Fn::ImportValue": "Shared"}`, wantUnknown: "Fn::ImportValue Shared (give --iac-param Fn::ImportValue:Shared=VALUE)"},
+		"Fn::ImportValue given":                         {expr: `{"Fn::ImportValue": "Exported"}`, want: "from-export"},
 		"Ref to another role is its name":               {expr: `{"Ref": "Other"}`, want: "other-role"},
 		"Fn::GetAtt of a role's Arn":                    {expr: `{"Fn::GetAtt": ["Other", "Arn"]}`, want: "arn:aws-cn:iam::111122223333:role/svc/other-role"},
 		"Fn::GetAtt in the string form":                 {expr: `{"Fn::GetAtt": "Other.Arn"}`, want: "arn:aws-cn:iam::111122223333:role/svc/other-role"},

@@ -94,7 +94,8 @@ type Set struct {
 
 // Params are the values irsa-guard knows about the deployment: CloudFormation parameters given
 // with --iac-param, and the pseudo parameters AWS::AccountId, AWS::Partition and AWS::Region from
-// --account, --partition and --region. A pseudo parameter may be given in Values too.
+// --account, --partition and --region. A pseudo parameter may be given in Values too, and another
+// stack's export as "Fn::ImportValue:NAME".
 type Params struct {
 	Values                     map[string]string
 	Account, Partition, Region string

@@ -92,8 +92,12 @@ func (t *template) intrinsic(fn string, arg any, u unknowns, depth int) any {
 		}
 		return t.unknown(u, "Fn::If")
 	case "Fn::ImportValue":
+		// Another stack's export: given as --iac-param Fn::ImportValue:NAME=VALUE.
 		name, _ := scalarString(t.eval(arg, unknowns{}, depth))
-		return t.unknown(u, "Fn::ImportValue "+name)
+		if v, ok := t.params.Values["Fn::ImportValue:"+name]; ok {
+			return v
+		}
+		return t.unknown(u, "Fn::ImportValue "+name+" (give --iac-param Fn::ImportValue:"+name+"=VALUE)")
 	}
 	return t.unknown(u, fn)
 }
@@ -362,7 +366,8 @@ func (t *template) findInMap(arg any, u unknowns, depth int) any {
 	}
 	var v any = t.mappings
 	for _, k := range path {
-		m, ok := v.(map[string]any)
+		m, _ := v.(map[string]any)
+		var ok bool
 		if v, ok = m[k]; !ok {
 			return t.unknown(u, "Fn::FindInMap "+strings.Join(path, ".")+" (not in Mappings)")
 		}

@@ -25,7 +25,7 @@ func TestOneEditAway(t *testing.T) {
 		"one typo":                                             {"shop/orders", "shop/order", true},
 		"two typos in a long name":                             {"shop/payments-api", "shop/paymnets-api", true},
 		"two typos in a short name are another ServiceAccount": {"shop/web", "shop/wbe1", false},
-		"a namespace typo":                                     {"kube-sytem/cluster-autoscaler", "kube-system/cluster-autoscaler", true},
+		"a namespace typo":                                     {"kube-systen/cluster-autoscaler", "kube-system/cluster-autoscaler", true},
 		"another namespace and another name":                   {"velero/velero", "backup/velero-server", false},
 		"a prefix that is not a whole word":                    {"shop/order", "shop/orderly-service", false},
 		"unrelated names in one namespace":                     {"shop/orders", "shop/payments", false},

@@ -78,7 +78,7 @@ func Synth(t testing.TB, app, stack string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(append(src, dir...))
+	sum := sha256.Sum256(append(src, filepath.Base(dir)...)) // the lockfile's hash, not where the repository is
 	out := filepath.Join(dir, "synth", hex.EncodeToString(sum[:8]))
 	template := filepath.Join(out, stack+".template.json")
 	synthMu.Lock()
