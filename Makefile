@@ -15,6 +15,16 @@ help: ## List the targets with one line each
 build: ## Build bin/irsa-guard (static, version stamped)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/irsa-guard ./cmd/irsa-guard
 
+# PLATFORMS are the release binaries make dist builds.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+.PHONY: dist
+dist: ## Build the release files dist/irsa-guard-OS-ARCH and .sha256, the names action.yml and the pre-commit hook download
+	@rm -rf dist && mkdir -p dist
+	@for p in $(PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; name=irsa-guard-$$os-$$arch; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$name ./cmd/irsa-guard || exit 1; \
+	  (cd dist && sha256sum $$name >$$name.sha256) || exit 1; echo "dist/$$name"; done
+
 .PHONY: lint
 lint: ## Check formatting, go vet (with the e2e tag too) and golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -34,7 +34,7 @@ func newLintCommand() *cobra.Command {
 	cfg := config.Default()
 	var flags *config.Flags
 	cmd := &cobra.Command{
-		Use:   "lint -f FILE|DIR|- [-o text|json|sarif|github] [--offline | --trust-policy FILE | --aws-state FILE] [--iac FILE [--iac-param KEY=VALUE]] [--issuer URL | --cluster NAME] [--config FILE]",
+		Use:   "lint {-f FILE|DIR|- | FILE...} [-o text|json|sarif|github] [--offline | --trust-policy FILE | --aws-state FILE] [--iac FILE [--iac-param KEY=VALUE]] [--issuer URL | --cluster NAME] [--config FILE]",
 		Short: "Check IRSA settings in Kubernetes manifests before they are applied",
 		Long: `lint reads ServiceAccounts, Pods and the pod templates of Deployments, StatefulSets,
 DaemonSets, ReplicaSets, Jobs and CronJobs from multi-document YAML or JSON manifests and asks
@@ -66,11 +66,13 @@ Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable inp
   helm template ca autoscaler/cluster-autoscaler -n kube-system | irsa-guard lint -f - --offline \
     --iac cdk.out/Cluster.template.json --account 111122223333 --partition aws --issuer https://oidc.eks...
   irsa-guard lint -f k8s/ --iac plan.json --aws-state prod-aws.yaml --issuer https://oidc.eks... -o sarif > irsa.sarif`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// File names after the flags are more -f: how pre-commit passes the files it checks.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flags.Load(); err != nil {
 				return usageErrorf("%v", err)
 			}
+			opts.files = append(opts.files, args...)
 			return runLint(cmd.Context(), cmd, opts, cfg)
 		},
 	}
