@@ -20,8 +20,10 @@ import (
 // Nothing is guessed. A role whose name CloudFormation or Terraform generates cannot be matched to
 // a role-arn by name; a value known only at deploy (an attribute of another resource, a parameter
 // not given) leaves the fact it is part of unknown; both are reported as "could not verify" with
-// what they depend on, never as a missing role. A role whose account is not known (no --account)
-// is taken to be created in the account the role-arn names, which is where the role-arn looks for it.
+// what they depend on, never as a missing role. A resource whose account is not known (no
+// --account) may be created in another account than the role-arn's: it is taken for the
+// role-arn's only where that account has no such resource now (Base says not found), since it is
+// then the only way the role-arn can come to exist; otherwise it is "could not verify".
 type IaCSource struct {
 	Base  Source
 	clock func() time.Time
@@ -62,7 +64,7 @@ func (s *IaCSource) IdentityFacts(ctx context.Context, id validators.Identity) v
 
 // layRole puts the IaC's role named by the role-arn into facts, or says why it cannot.
 func (s *IaCSource) layRole(facts *validators.AWSFacts, ref validators.RoleARN, roleARN string) {
-	var generated []string
+	var generated, unplaced []string
 	for _, r := range s.set.Roles {
 		if !inAccount(r.Account, r.Partition, ref) {
 			continue
@@ -75,6 +77,12 @@ func (s *IaCSource) layRole(facts *validators.AWSFacts, ref validators.RoleARN, 
 		}
 		if !strings.EqualFold(r.Name.S, ref.Name) {
 			continue // IAM role names are case-insensitive (iam:GetRole finds any case)
+		}
+		if !placed(r.Account, r.Partition) && !s.absentInBase(facts.RoleNotFound) {
+			// The same template may create a role of this name in another account. Only where the
+			// role-arn's account has no such role yet can this be the one it will have.
+			unplaced = append(unplaced, resourceID(r.Where))
+			continue
 		}
 		dropUnverified(facts, "role")
 		switch {
@@ -94,6 +102,11 @@ func (s *IaCSource) layRole(facts *validators.AWSFacts, ref validators.RoleARN, 
 		return
 	}
 	switch {
+	case len(unplaced) > 0:
+		facts.Role, facts.RoleNotFound = nil, false
+		dropUnverified(facts, "role")
+		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role",
+			Reason: "IaC role " + listSome(unplaced) + " has this name, in an account not given", Fix: fixAccount})
 	case len(generated) > 0 && (s.Base == nil || facts.RoleNotFound):
 		facts.RoleNotFound = false
 		dropUnverified(facts, "role")
@@ -104,6 +117,12 @@ func (s *IaCSource) layRole(facts *validators.AWSFacts, ref validators.RoleARN, 
 			Reason: "not in the --iac files", Fix: fixNotInIaC})
 	}
 }
+
+// absentInBase reports whether Base says a fact does not exist in the role-arn's account now.
+func (s *IaCSource) absentInBase(notFound bool) bool { return s.Base != nil && notFound }
+
+// placed reports whether the account and partition an IaC resource is created in are known.
+func placed(account, partition iac.Value) bool { return account.Known() && partition.Known() }
 
 // roleFacts builds (once per ARN) the facts of an IaC role as the role-arn's account would hold
 // it; arnOverride stands in for the ARN when its path is not known.
@@ -132,7 +151,7 @@ func (s *IaCSource) roleFacts(r iac.Role, ref validators.RoleARN, arnOverride st
 // says why it cannot.
 func (s *IaCSource) layProvider(facts *validators.AWSFacts, ref validators.RoleARN, issuer string) {
 	want := validators.ProviderARN(ref.Partition, ref.Account, issuer)
-	var unknownURL []string
+	var unknownURL, unplaced []string
 	for _, p := range s.set.Providers {
 		if !inAccount(p.Account, p.Partition, ref) {
 			continue
@@ -145,6 +164,10 @@ func (s *IaCSource) layProvider(facts *validators.AWSFacts, ref validators.RoleA
 		}
 		arn := validators.ProviderARN(ref.Partition, ref.Account, "https://"+strings.TrimSuffix(strings.TrimPrefix(p.URL.S, "https://"), "/"))
 		if arn != want {
+			continue
+		}
+		if !placed(p.Account, p.Partition) && !s.absentInBase(facts.ProviderNotFound) {
+			unplaced = append(unplaced, resourceID(p.Where))
 			continue
 		}
 		dropUnverified(facts, "OIDC provider")
@@ -169,6 +192,11 @@ func (s *IaCSource) layProvider(facts *validators.AWSFacts, ref validators.RoleA
 		return
 	}
 	switch {
+	case len(unplaced) > 0:
+		facts.Provider, facts.ProviderNotFound, facts.Chain = nil, false, nil
+		dropUnverified(facts, "OIDC provider")
+		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "OIDC provider",
+			Reason: "IaC provider " + listSome(unplaced) + " is for this issuer, in an account not given", Fix: fixAccount})
 	case len(unknownURL) > 0 && (s.Base == nil || facts.ProviderNotFound):
 		facts.ProviderNotFound = false
 		dropUnverified(facts, "OIDC provider")
@@ -184,6 +212,7 @@ func (s *IaCSource) layProvider(facts *validators.AWSFacts, ref validators.RoleA
 const (
 	fixCondition     = "Nothing to fix in the object. irsa-guard does not evaluate CloudFormation conditions; check again once the IaC is deployed."
 	fixGeneratedName = "Nothing to fix in the object. Give the role a fixed name in the IaC (RoleName, name) so role-arn can be checked before deploy, or check again once it is deployed."
+	fixAccount       = "Nothing to fix in the object. Give --account and --partition: where the IaC creates its resources, so irsa-guard knows whether they are the ones role-arn names."
 	fixNotInIaC      = "Nothing to fix in the object. Add --aws-state FILE (irsa-guard aws-state export) or AWS access to check against what already exists."
 )
 

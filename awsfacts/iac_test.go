@@ -130,10 +130,21 @@ func TestIaCSourceLaysTheIaCOverItsBase(t *testing.T) {
 			set:  iac.Set{Roles: []iac.Role{otherAccount}},
 			want: []string{},
 		},
-		"a role of an unknown account is taken to be in the role-arn's": {
+		"a role of an unknown account is the role-arn's where that account has none": {
 			base: map[string]string{},
 			set:  iac.Set{Roles: []iac.Role{noAccount}},
 			want: []string{"IRSA032/error"},
+		},
+		"a role of an unknown account may be another account's": {
+			base:  map[string]string{"app": iacTrust("shop", "app")},
+			set:   iac.Set{Roles: []iac.Role{noAccount}},
+			want:  []string{"IRSA090/info"},
+			wantF: "could not verify the role (IaC role App has this name, in an account not given)",
+		},
+		"IaC alone: a role of an unknown account may be another account's": {
+			set:   iac.Set{Roles: []iac.Role{noAccount}, Providers: []iac.Provider{iacProvider()}},
+			want:  []string{"IRSA090/info"},
+			wantF: "Give --account and --partition",
 		},
 		"a provider whose URL is known only at deploy": {
 			set:   iac.Set{Roles: []iac.Role{iacRole("app", iacTrust("shop", "app"))}, Providers: []iac.Provider{unknownURL}},
