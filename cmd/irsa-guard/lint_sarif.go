@@ -188,7 +188,7 @@ func sarifResultOf(r objectResult, f validators.Finding, ruleIndex int) sarifRes
 	if f.Object.Field != "" {
 		fqn += " " + f.Object.Field
 	}
-	loc := sarifLocation{LogicalLocations: []sarifLogicalLocation{{Name: obj.Name, FullyQualifiedName: fqn, Kind: "object"}}}
+	loc := sarifLocation{LogicalLocations: []sarifLogicalLocation{{Name: obj.Name, FullyQualifiedName: fqn, Kind: "resource"}}}
 	if uri := artifactURI(r.object.Source); uri != "" {
 		loc.PhysicalLocation = &sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: uri}, Region: sarifRegion{StartLine: max(r.object.Line, 1)}}
 	}
