@@ -155,7 +155,11 @@ func (t *template) roleName(r *resource) (Value, error) {
 	if !ok {
 		return Value{Unknown: generatedNameUnknown}, nil
 	}
-	return t.stringValue(raw)
+	v, err := t.stringValue(raw)
+	if err == nil && v.Known() && v.S == "" {
+		return v, fmt.Errorf("empty; IAM role names have 1-64 characters (leave RoleName out to let CloudFormation generate one)")
+	}
+	return v, err
 }
 
 func (t *template) rolePath(r *resource) (Value, error) {

@@ -124,6 +124,7 @@ func TestCloudFormationBadInput(t *testing.T) {
 		"a resource without Type": {doc: "Resources:\n  R:\n    Properties: {}\n", want: "t.yaml: Resources.R.Type: want a string such as AWS::IAM::Role"},
 		"a role without trust":    {doc: "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: r}\n", want: "t.yaml: Resources.R.Properties.AssumeRolePolicyDocument is missing; a role needs a trust policy"},
 		"a RoleName list":         {doc: "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: [a], AssumeRolePolicyDocument: {}}\n", want: "t.yaml: Resources.R.Properties.RoleName: want a string"},
+		"an empty RoleName":       {doc: "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: \"\", AssumeRolePolicyDocument: {}}\n", want: "t.yaml: Resources.R.Properties.RoleName: empty; IAM role names have 1-64 characters"},
 		"a provider without Url":  {doc: "Resources:\n  P:\n    Type: AWS::IAM::OIDCProvider\n    Properties: {ClientIdList: [a]}\n", want: "t.yaml: Resources.P.Properties.Url is missing; an OIDC provider needs its issuer URL"},
 		"client IDs not a list":   {doc: "Resources:\n  P:\n    Type: AWS::IAM::OIDCProvider\n    Properties: {Url: x, ClientIdList: a}\n", want: "t.yaml: Resources.P.Properties.ClientIdList: want a list of strings"},
 		"YAML syntax":             {doc: "Resources:\n  R: [\n", want: "t.yaml: yaml: line 2: did not find expected node content"},
@@ -157,8 +158,10 @@ func aliasBomb() string {
 	return b.String()
 }
 
-func FuzzParseCloudFormation(f *testing.F) {
-	for _, path := range []string{"testdata/cloudformation/irsa-roles.yaml"} {
+// FuzzParse feeds both parsers (Parse tells a Terraform plan from a CloudFormation template):
+// untrusted input never panics or hangs, and a value with an unknown piece is never called known.
+func FuzzParse(f *testing.F) {
+	for _, path := range []string{"testdata/cloudformation/irsa-roles.yaml", "testdata/terraform/plan-irsa-module.json", "testdata/terraform/plan-new-cluster.json"} {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
@@ -167,13 +170,16 @@ func FuzzParseCloudFormation(f *testing.F) {
 	}
 	f.Add([]byte(`{"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": {"Fn::Sub": "${A.B}"}, "AssumeRolePolicyDocument": {"Fn::GetAtt": ["J", "Value"]}}}, "J": {"Type": "Custom::AWSCDKCfnJson", "Properties": {"Value": {"Fn::Join": ["", ["{\"", {"Ref": "AWS::Region"}, "\": 1}"]]}}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		set, err := ParseCloudFormation(data, "fuzz.yaml", Params{Account: "111122223333", Partition: "aws"})
+		set, err := Parse(data, "fuzz", Params{Account: "111122223333", Partition: "aws"})
 		if err != nil {
 			return
 		}
 		for _, r := range set.Roles {
 			if r.Trust.Known() && HasPlaceholder(r.Trust.S) {
 				t.Fatalf("trust %q holds a placeholder but is called known", r.Trust.S)
+			}
+			if r.Name.Known() && (HasPlaceholder(r.Name.S) || (r.Name.S == "" && !r.Deleted)) {
+				t.Fatalf("role %s: name %q called known", r.Where.Resource, r.Name.S)
 			}
 		}
 	})

@@ -1,7 +1,6 @@
 package iac
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -86,25 +85,4 @@ func TestTerraformBadInput(t *testing.T) {
 			}
 		})
 	}
-}
-
-func FuzzParseTerraformPlan(f *testing.F) {
-	for _, path := range []string{"testdata/terraform/plan-irsa-module.json", "testdata/terraform/plan-new-cluster.json"} {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		set, err := ParseTerraformPlan(data, "fuzz.json", Params{})
-		if err != nil {
-			return
-		}
-		for _, r := range set.Roles {
-			if r.Name.Known() && r.Name.S == "" && !r.Deleted {
-				t.Fatalf("role %s has an empty name called known", r.Where.Resource)
-			}
-		}
-	})
 }
