@@ -16,13 +16,18 @@ build: ## Build bin/irsa-guard (static, version stamped) and bin/kubectl-irsa_gu
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/irsa-guard ./cmd/irsa-guard
 	ln -sf irsa-guard bin/kubectl-irsa_guard
 
+# PLATFORMS are the release binaries make dist builds.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
 .PHONY: dist
-dist: ## Build the kubectl plugin archives .krew.yaml installs: dist/irsa-guard_<os>_<arch>.tar.gz
-	@set -e; for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64; do \
-	  os=$${p%/*}; arch=$${p#*/}; d=dist/$$os-$$arch; mkdir -p $$d; \
-	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$d/kubectl-irsa_guard ./cmd/irsa-guard; \
-	  tar -C $$d -czf dist/irsa-guard_$${os}_$${arch}.tar.gz kubectl-irsa_guard; echo dist/irsa-guard_$${os}_$${arch}.tar.gz; \
-	done
+dist: ## Build the release files: dist/irsa-guard-OS-ARCH + .sha256 (action.yml, pre-commit) and dist/irsa-guard_OS_ARCH.tar.gz (.krew.yaml)
+	@rm -rf dist && mkdir -p dist
+	@for p in $(PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; name=irsa-guard-$$os-$$arch; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$name ./cmd/irsa-guard || exit 1; \
+	  (cd dist && sha256sum $$name >$$name.sha256) || exit 1; echo "dist/$$name"; \
+	  k=dist/krew-$$os-$$arch; mkdir -p $$k && cp dist/$$name $$k/kubectl-irsa_guard && \
+	  tar -C $$k -czf dist/irsa-guard_$${os}_$${arch}.tar.gz kubectl-irsa_guard && rm -r $$k || exit 1; \
+	  echo "dist/irsa-guard_$${os}_$${arch}.tar.gz"; done
 
 .PHONY: lint
 lint: ## Check formatting, go vet (with the e2e tag too) and golangci-lint
@@ -32,7 +37,7 @@ lint: ## Check formatting, go vet (with the e2e tag too) and golangci-lint
 	hack/golangci-lint.sh ./...
 
 .PHONY: unit
-unit: ## Run the unit, adapter and CLI golden tests
+unit: helm-tools node-tools ## Run the unit, adapter and CLI golden tests (helm and the npm tools are built first, outside the tests' timeout)
 	$(GO) test -count=1 ./...
 
 .PHONY: bench
@@ -50,6 +55,10 @@ fuzz: ## Run every fuzz target briefly (FUZZTIME each)
 .PHONY: controlplane
 controlplane: ## Build and cache kube-apiserver, etcd and kubectl v1.37.2 from the Go module proxy
 	@hack/controlplane.sh >/dev/null
+
+.PHONY: node-tools
+node-tools: ## Install the AWS CDK and the SARIF multitool from the npm registry into .cache/node-tools (the IaC and SARIF tests use them)
+	@hack/node-tools.sh >/dev/null
 
 .PHONY: helm-tools
 helm-tools: ## Build and cache helm and helm-unittest; eval "$$(hack/helm.sh)" exports their env

@@ -10,7 +10,8 @@ import (
 // validators turn its answers into findings. Two implementations: SDK reads AWS through
 // aws-sdk-go-v2 (caches, a rate limit, bounded retries, metrics, the caller's deadline), and
 // StateSource answers from an AWS state file directly, at file speed. PolicySource stands for
-// one trust policy given on the command line.
+// one trust policy given on the command line, and IaCSource lays what infrastructure as code is
+// about to create over another source.
 //
 // No method returns an error for what could not be read: that is part of the answer
 // (AWSFacts.Unverified), so every front end fails open the same way.
@@ -30,4 +31,5 @@ var (
 	_ Source = (*SDK)(nil)
 	_ Source = (*StateSource)(nil)
 	_ Source = (*PolicySource)(nil)
+	_ Source = (*IaCSource)(nil)
 )

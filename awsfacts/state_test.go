@@ -146,9 +146,9 @@ func TestPodIdentityFromEKSAndFromTheState(t *testing.T) {
 	for _, tc := range []struct{ cluster, sa, want string }{
 		{"prod", "app", "unverified=[] notFound=false association=a- role=arn:aws:iam::111122223333:role/app tags-off=false roleFacts=arn:aws:iam::111122223333:role/app"},
 		{"prod", "gone", "unverified=[] notFound=true association=a- role=arn:aws:iam::111122223333:role/deleted tags-off=true"},
-		{"prod", "remote", "unverified=[{Pod Identity role no access to account 777788889999}] notFound=false association=a- role=arn:aws:iam::777788889999:role/remote tags-off=false"},
+		{"prod", "remote", "unverified=[{Pod Identity role no access to account 777788889999 }] notFound=false association=a- role=arn:aws:iam::777788889999:role/remote tags-off=false"},
 		{"prod", "web", "unverified=[] notFound=false"},
-		{"staging", "app", `unverified=[{EKS Pod Identity association EKS cluster "staging" not found; check cluster.name and cluster.region}] notFound=false`},
+		{"staging", "app", `unverified=[{EKS Pod Identity association EKS cluster "staging" not found; check cluster.name and cluster.region }] notFound=false`},
 	} {
 		t.Run(tc.cluster+"/"+tc.sa, func(t *testing.T) {
 			fromEKS := render(sdk.PodIdentity(testContext(t), tc.cluster, "shop", tc.sa))

@@ -70,7 +70,7 @@ var steps = []step{
 	{"thumbprint", []validators.CheckID{validators.CheckProviderThumbprint}, needsAWS, []string{"OIDC provider", "issuer's TLS thumbprint"}},
 	{stepTrust, []validators.CheckID{validators.CheckTrustNoProvider, validators.CheckTrustAction, validators.CheckTrustConditions,
 		validators.CheckTrustExplicitDeny, validators.CheckTrustTooBroad, validators.CheckTrustCrossAccount, validators.CheckTrustRejected,
-		validators.CheckTrustLiteral, validators.CheckTrustTimeWindow, validators.CheckTrustUndetermined}, needsAWS, []string{"role"}},
+		validators.CheckTrustLiteral, validators.CheckTrustTimeWindow, validators.CheckTrustUndetermined, validators.CheckPlannedTrustNearMiss}, needsAWS, []string{"role"}},
 	{"role exists", []validators.CheckID{validators.CheckRoleNotFound, validators.CheckRoleARNMismatch}, needsAWS, []string{"role"}},
 	{"pod-identity-webhook configuration", []validators.CheckID{validators.CheckWebhookMissing, validators.CheckWebhookCannotInject}, needsCluster, nil},
 	{"pod injected with IRSA credentials", []validators.CheckID{validators.CheckPodNotInjected, validators.CheckPodRoleARNDiffers}, needsPod, nil},

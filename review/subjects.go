@@ -10,12 +10,13 @@ import (
 
 // reviewServiceAccount is every finding about a ServiceAccount: its annotations (IRSA001-003),
 // what AWS says about its role and the cluster's OIDC provider (IRSA010-035) when the role ARN
-// is one, and, once it is in a cluster, whether pod-identity-webhook can inject for it
+// is one, the trust of roles about to be created that names a near miss of it (IRSA080), and, once it is in a cluster, whether pod-identity-webhook can inject for it
 // (IRSA050/051).
 func (e *Engine) reviewServiceAccount(ctx context.Context, tr *Report, stage Stage, sa *corev1.ServiceAccount) []validators.Finding {
 	tr.ServiceAccount = sa
 	settings := e.webhookSettings(ctx)
 	out := e.serviceAccountFindings(ctx, tr, sa, settings, serviceAccountCall(sa, settings))
+	out = append(out, e.plannedTrustFindings(ctx, sa, settings)...)
 	if stage != StageManifest && usesIRSA(sa) {
 		target := validators.InjectionTarget{Object: validators.ServiceAccountObject(sa)}
 		target.NamespaceLabels, target.NamespaceKnown = e.namespaceLabels(ctx, sa.Namespace)

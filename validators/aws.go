@@ -28,8 +28,12 @@ type RoleFacts struct {
 // irsa-guard cannot parse is irsa-guard's blind spot (Err), never a reason to deny.
 type TrustDocument struct {
 	Text   string
-	Policy *trustpolicy.Policy // nil when Err is set
+	Policy *trustpolicy.Policy // nil when Err or Unknown is set
 	Err    error
+	// Unknown says what a trust policy that is not known yet depends on: a role that
+	// infrastructure as code is about to create, whose trust holds a value known only at deploy
+	// ("Fn::GetAtt Cluster.OpenIdConnectIssuerUrl"). Its outcome could not be verified.
+	Unknown string
 }
 
 // ParseTrustDocument reads a stored trust policy; a document that does not parse keeps its error.
@@ -62,6 +66,9 @@ type ChainFacts struct {
 type Unverified struct {
 	What   string // "role", "OIDC provider", "thumbprint", "account 111122223333"
 	Reason string
+	// Fix replaces the catalog's fix (check irsa-guard's AWS access) where the source knows a
+	// better one: a value to give, for a fact of infrastructure as code known only at deploy.
+	Fix string
 }
 
 // StaleFact says a fact came from a cache entry older than its TTL because a refresh failed.
@@ -92,7 +99,11 @@ type AWSFacts struct {
 func CheckAWS(id Identity, f AWSFacts) []Finding {
 	var out []Finding
 	for _, u := range mergeUnverified(f.Unverified) {
-		out = append(out, NewFinding(CheckCouldNotVerify, id.Object, fmt.Sprintf("could not verify the %s (%s)", u.What, u.Reason)))
+		finding := NewFinding(CheckCouldNotVerify, id.Object, fmt.Sprintf("could not verify the %s (%s)", u.What, u.Reason))
+		if u.Fix != "" {
+			finding = finding.WithFix(u.Fix)
+		}
+		out = append(out, finding)
 	}
 	for _, s := range f.Stale {
 		out = append(out, NewFinding(CheckCouldNotVerify, id.Object,
@@ -119,7 +130,10 @@ func checkRole(id Identity, f AWSFacts) []Finding {
 			WithFix(fmt.Sprintf("Set eks.amazonaws.com/role-arn to exactly %s.", f.Role.ARN)))
 	}
 	var trust []Finding
-	if err := f.Role.Trust.Err; err != nil {
+	if why := f.Role.Trust.Unknown; why != "" {
+		trust = []Finding{NewFinding(CheckCouldNotVerify, id.Object, "could not verify the trust policy: it depends on "+why).
+			WithFix("Nothing to fix in the object. The trust depends on " + why + ": give those values (lint --iac-param, --account, --partition, --region), or check again once the IaC is deployed.")}
+	} else if err := f.Role.Trust.Err; err != nil {
 		trust = []Finding{NewFinding(CheckCouldNotVerify, id.Object, "cannot read the trust policy: "+err.Error()).
 			WithFix("Nothing to fix in the object if IAM accepted the policy; report the policy shape to irsa-guard: " + err.Error())}
 	} else {
@@ -209,7 +223,7 @@ func mergeUnverified(us []Unverified) []Unverified {
 	var out []Unverified
 	index := map[string]int{}
 	for _, u := range us {
-		if i, ok := index[u.Reason]; ok {
+		if i, ok := index[u.Reason]; ok && out[i].Fix == u.Fix {
 			out[i].What += " and " + u.What
 			continue
 		}

@@ -48,6 +48,7 @@ const (
 	CheckImageSDKNoSTSModule       CheckID = "IRSA071"
 	CheckImageSDKTooOldPodIdentity CheckID = "IRSA072"
 	CheckImageSDKUnknown           CheckID = "IRSA073"
+	CheckPlannedTrustNearMiss      CheckID = "IRSA080"
 )
 
 // The exact STS error strings a pod would see, as AWS's troubleshooting article quotes them
@@ -157,6 +158,8 @@ var catalog = map[CheckID]CheckInfo{
 		"Upgrade the SDK in the image to the minimum the EKS guide lists for Pod Identity (e.g. aws-sdk-go 1.47.11, botocore 1.34.41, Java v2 2.21.30) and rebuild."},
 	CheckImageSDKUnknown: {CheckImageSDKUnknown, "image scan could not tell an AWS SDK's version or support", SeverityInfo, "",
 		"Nothing to fix if the SDK is recent; check its version by hand, or raise the scan's limits when it skipped files."},
+	CheckPlannedTrustNearMiss: {CheckPlannedTrustNearMiss, "a role in the IaC trusts a ServiceAccount the input lacks, one edit away from one it has", SeverityWarning, STSNotAuthorized,
+		"Make the names agree: rename the ServiceAccount (a chart's serviceAccount name value) to the one the trust names, or change the trust's <issuer>:sub to system:serviceaccount:<namespace>:<name> of the ServiceAccount."},
 }
 
 // LookupCheck returns the catalog entry of id; ok is false for an ID irsa-guard does not know.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,8 @@ type lintOptions struct {
 	awsState    string
 	issuerCA    string
 	timeout     time.Duration
+	iac         []string
+	iacParams   []string
 }
 
 func newLintCommand() *cobra.Command {
@@ -31,7 +34,7 @@ func newLintCommand() *cobra.Command {
 	cfg := config.Default()
 	var flags *config.Flags
 	cmd := &cobra.Command{
-		Use:   "lint -f FILE|DIR|- [-o text|json] [--offline | --trust-policy FILE | --aws-state FILE] [--issuer URL | --cluster NAME] [--config FILE]",
+		Use:   "lint {-f FILE|DIR|- | FILE...} [-o text|json|sarif|github] [--offline | --trust-policy FILE | --aws-state FILE] [--iac FILE [--iac-param KEY=VALUE]] [--issuer URL | --cluster NAME] [--config FILE]",
 		Short: "Check IRSA settings in Kubernetes manifests before they are applied",
 		Long: `lint reads ServiceAccounts, Pods and the pod templates of Deployments, StatefulSets,
 DaemonSets, ReplicaSets, Jobs and CronJobs from multi-document YAML or JSON manifests and asks
@@ -43,6 +46,15 @@ role-arn (IRSA030-036). Without --offline and --trust-policy, --issuer or --clus
 checks (IRSA010-035) against AWS with your default credentials, or against --aws-state FILE (see
 'irsa-guard aws-state export') at file speed.
 
+--iac FILE reads the IAM roles and OIDC providers a CloudFormation template (from cdk synth or
+written by hand) or a Terraform plan (terraform show -json PLAN) is about to create, and uses
+them as facts, alone (with --offline) or over --aws-state or AWS: the IaC wins for what it
+defines. It also reports a role whose trust names a ServiceAccount the manifests lack, next to
+one they have that is one edit away (IRSA080). Values known only at deploy are "could not
+verify" (IRSA090), never errors.
+
+-o sarif writes SARIF 2.1.0 for code scanning, -o github GitHub Actions annotations.
+
 --config reads the same configuration file the Helm chart renders (audience, cluster name,
 pod-identity-webhook settings, modes); every setting is also a flag, and flags win.
 
@@ -50,22 +62,29 @@ Exit status: 0 no error findings, 1 at least one error finding, 2 unreadable inp
 		Example: `  irsa-guard lint -f examples/ --offline
   helm template my-app ./chart | irsa-guard lint -f - -o json
   irsa-guard lint -f sa.yaml --trust-policy trust.json --issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
-  irsa-guard lint -f k8s/ --aws-state prod-aws.yaml --cluster prod --config values-config.yaml`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  irsa-guard lint -f k8s/ --aws-state prod-aws.yaml --cluster prod --config values-config.yaml
+  helm template ca autoscaler/cluster-autoscaler -n kube-system | irsa-guard lint -f - --offline \
+    --iac cdk.out/Cluster.template.json --account 111122223333 --partition aws --issuer https://oidc.eks...
+  irsa-guard lint -f k8s/ --iac plan.json --aws-state prod-aws.yaml --issuer https://oidc.eks... -o sarif > irsa.sarif`,
+		// File names after the flags are more -f: how pre-commit passes the files it checks.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flags.Load(); err != nil {
 				return usageErrorf("%v", err)
 			}
+			opts.files = append(opts.files, args...)
 			return runLint(cmd.Context(), cmd, opts, cfg)
 		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.files, "filename", "f", nil, "manifest file, directory (all *.yaml, *.yml, *.json below it) or - for stdin; repeatable")
-	f.StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
+	f.StringVarP(&opts.output, "output", "o", "text", "output format: text, json, sarif (SARIF 2.1.0, for code scanning) or github (workflow annotations)")
 	f.BoolVar(&opts.offline, "offline", false, "run only the checks that need no AWS access")
 	f.StringVar(&opts.trustPolicy, "trust-policy", "", "IAM trust policy JSON of the roles the ServiceAccounts name (needs --issuer)")
 	f.StringVar(&opts.awsState, "aws-state", "", "check against this AWS state file (irsa-guard aws-state export) instead of AWS")
 	f.StringVar(&opts.issuerCA, "issuer-ca", "", "PEM file of extra CAs to trust when reading a private issuer's discovery document")
+	f.StringArrayVar(&opts.iac, "iac", nil, "IAM roles and OIDC providers about to be created: a CloudFormation template (JSON or YAML, e.g. cdk.out/STACK.template.json) or a Terraform plan (terraform show -json PLAN); repeatable. They win over --aws-state or AWS for what they define")
+	f.StringArrayVar(&opts.iacParams, "iac-param", nil, "KEY=VALUE: a CloudFormation parameter of the --iac templates (AWS::AccountId, AWS::Partition and AWS::Region come from --account, --partition and --region); repeatable")
 	f.DurationVar(&opts.timeout, "aws-timeout", 10*time.Second, "time budget of the AWS lookups for one object")
 	flags = config.Bind(f, cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy)
 	return cmd
@@ -75,8 +94,9 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 	if len(opts.files) == 0 {
 		return usageErrorf("lint needs -f FILE|DIR|- (the manifests to check)")
 	}
-	if opts.output != "text" && opts.output != "json" {
-		return usageErrorf("-o %q: use text or json", opts.output)
+	write, ok := lintWriters[opts.output]
+	if !ok {
+		return usageErrorf("-o %q: use text, json, sarif or github", opts.output)
 	}
 	var objs []manifest.Object
 	for _, path := range opts.files {
@@ -86,7 +106,7 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 		}
 		objs = append(objs, o...)
 	}
-	facts, issuer, notes, err := lintFacts(ctx, opts, cfg)
+	facts, issuer, notes, err := lintSources(ctx, opts, cfg)
 	if err != nil {
 		return err
 	}
@@ -102,12 +122,7 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 		policy := manifest.Object{Source: opts.trustPolicy, Line: 1, Kind: "TrustPolicy", Name: opts.trustPolicy}
 		results = append([]objectResult{{object: policy, findings: notes}}, results...)
 	}
-	if opts.output == "json" {
-		err = writeJSON(cmd.OutOrStdout(), results)
-	} else {
-		err = writeText(cmd.OutOrStdout(), results)
-	}
-	if err != nil {
+	if err := write(cmd.OutOrStdout(), results); err != nil {
 		return err
 	}
 	for _, r := range results {
@@ -118,6 +133,11 @@ func runLint(ctx context.Context, cmd *cobra.Command, opts lintOptions, cfg *con
 		}
 	}
 	return nil
+}
+
+// lintWriters are lint's output formats by -o value.
+var lintWriters = map[string]func(io.Writer, []objectResult) error{
+	"text": writeText, "json": writeJSON, "sarif": writeSARIF, "github": writeGitHub,
 }
 
 // objectResult is one object's findings, in input order, for the output writers.

@@ -51,17 +51,13 @@ const detailIndent = "                   "
 // writeText prints findings grouped per object, then one summary line.
 func writeText(w io.Writer, results []objectResult) error {
 	var b strings.Builder
-	counts := map[validators.Severity]int{}
-	withFindings := 0
 	for _, r := range results {
 		if len(r.findings) == 0 {
 			continue
 		}
-		withFindings++
 		ref := r.object.Ref()
 		fmt.Fprintf(&b, "%s  (%s)\n", ref, sourceOf(r.object))
 		for _, f := range r.findings {
-			counts[f.Severity]++
 			fmt.Fprintf(&b, "  %-7s %s  %s\n", f.Severity, f.Check, f.Message)
 			// Container-level messages name their container already; anything else that is
 			// not the object itself (a ServiceAccount reported via a workload) is spelt out.
@@ -75,12 +71,29 @@ func writeText(w io.Writer, results []objectResult) error {
 		}
 		b.WriteByte('\n')
 	}
-	fmt.Fprintf(&b, "%d %s checked, %d with findings: %d %s, %d %s, %d info\n",
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return writeSummary(w, results)
+}
+
+// writeSummary prints the one line that ends the text and GitHub outputs.
+func writeSummary(w io.Writer, results []objectResult) error {
+	counts := map[validators.Severity]int{}
+	withFindings := 0
+	for _, r := range results {
+		if len(r.findings) > 0 {
+			withFindings++
+		}
+		for _, f := range r.findings {
+			counts[f.Severity]++
+		}
+	}
+	_, err := fmt.Fprintf(w, "%d %s checked, %d with findings: %d %s, %d %s, %d info\n",
 		len(results), plural(len(results), "object", "objects"), withFindings,
 		counts[validators.SeverityError], plural(counts[validators.SeverityError], "error", "errors"),
 		counts[validators.SeverityWarning], plural(counts[validators.SeverityWarning], "warning", "warnings"),
 		counts[validators.SeverityInfo])
-	_, err := io.WriteString(w, b.String())
 	return err
 }
 

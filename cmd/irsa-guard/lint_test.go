@@ -21,6 +21,12 @@ const exampleIssuer = "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4
 func runCLI(t *testing.T, stdin string, args ...string) (string, int, string) {
 	t.Helper()
 	t.Chdir("../..")
+	return execCLI(t, stdin, args...)
+}
+
+// execCLI runs irsa-guard in-process in the current directory, as runCLI does.
+func execCLI(t *testing.T, stdin string, args ...string) (string, int, string) {
+	t.Helper()
 	cmd := newRootCommand()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
@@ -130,7 +136,7 @@ func TestLintBadInput(t *testing.T) {
 		},
 		"an unknown output format": {
 			args: []string{"lint", "-f", "-", "-o", "yaml"},
-			want: `-o "yaml": use text or json`,
+			want: `-o "yaml": use text, json, sarif or github`,
 		},
 		"a file that does not exist": {
 			args: []string{"lint", "-f", "examples/nope.yaml"},
