@@ -21,10 +21,11 @@ import (
 )
 
 // TestMain gives controller-runtime the production logger shape (zap JSON at info, as serve
-// builds it) writing to nowhere, so every request pays for its "Admission decided" line.
+// builds it) writing to nowhere, so every request pays for its "Admission decided" line, and
+// starts the control plane the benchmarks' informer caches watch.
 func TestMain(m *testing.M) {
 	logf.SetLogger(zap.New(zap.JSONEncoder(), zap.WriteTo(io.Discard)))
-	os.Exit(m.Run())
+	os.Exit(runWithControlPlane(m))
 }
 
 // route is one request the benchmarks send: irsa-guard's path and the baseline path that

@@ -31,7 +31,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -39,7 +38,6 @@ import (
 	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
-	"github.com/irsa-guard/irsa-guard/kubefacts"
 	"github.com/irsa-guard/irsa-guard/review"
 	"github.com/irsa-guard/irsa-guard/validators"
 	"github.com/irsa-guard/irsa-guard/webhook"
@@ -128,11 +126,9 @@ func newWorld(tb testing.TB) *world {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		tb.Fatal(err)
 	}
-	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
-		serviceAccount(), podIdentityWebhook()).Build()
 	cfg := config.Default()
-	cluster := &kubefacts.Reader{Cache: reader, API: reader}
+	cluster := serveCluster(tb, ctx, scheme, cfg, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		serviceAccount(), podIdentityWebhook())
 	deps := &webhook.Deps{
 		Engine:  review.New(cfg, review.Options{Facts: facts, Cluster: cluster, Issuer: iss.URL(), Clock: w.clock.Now}),
 		Cluster: cluster, Policy: webhook.Policy{Policy: cfg.Policy}, Budget: 2500 * time.Millisecond,
@@ -272,11 +268,15 @@ func injectedPod() *corev1.Pod {
 // podIdentityWebhook is EKS's pod-identity-webhook configuration, able to inject in shop.
 func podIdentityWebhook() *admissionregistrationv1.MutatingWebhookConfiguration {
 	url := "https://127.0.0.1:23443/mutate"
+	sideEffects, ignore := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Ignore
 	return &admissionregistrationv1.MutatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: "pod-identity-webhook"},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name:         "iam-for-pods.amazonaws.com",
-			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
+			Name:                    "iam-for-pods.amazonaws.com",
+			SideEffects:             &sideEffects,
+			FailurePolicy:           &ignore,
+			AdmissionReviewVersions: []string{"v1beta1"},
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
 			Rules: []admissionregistrationv1.RuleWithOperations{{
 				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
 				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},

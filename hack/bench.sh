@@ -12,6 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The bench package reads the cluster through serve's informer cache on a real kube-apiserver.
+KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS:-$(hack/controlplane.sh | tail -1)}
+export KUBEBUILDER_ASSETS
+
 count=5
 profile=false
 against=
