@@ -157,7 +157,7 @@ func admissionReview(tb testing.TB, kind, resource string, obj runtime.Object) [
 			UID:  types.UID("0f3a2c9e-5b1d-4e7a-9c2b-8d6e4f1a3b5c"),
 			Kind: metav1.GroupVersionKind{Version: "v1", Kind: kind}, Resource: metav1.GroupVersionResource{Version: "v1", Resource: resource},
 			RequestKind: &metav1.GroupVersionKind{Version: "v1", Kind: kind}, RequestResource: &metav1.GroupVersionResource{Version: "v1", Resource: resource},
-			Namespace: "shop", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}, DryRun: &dryRun,
+			Namespace: obj.(metav1.Object).GetNamespace(), Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}, DryRun: &dryRun,
 			UserInfo: authnUser(),
 		},
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,11 +44,7 @@ func runWithControlPlane(m *testing.M) int {
 // server.CacheOptions), synced. The cache stops with the test.
 func serveCluster(tb testing.TB, ctx context.Context, scheme *runtime.Scheme, cfg *config.Configuration, objs ...client.Object) *kubefacts.Informed {
 	tb.Helper()
-	for _, obj := range objs {
-		if err := controlPlane.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			tb.Fatalf("create %T %s: %v", obj, obj.GetName(), err)
-		}
-	}
+	createAll(tb, ctx, objs)
 	c, err := cache.New(controlPlane.Config, server.CacheOptions(scheme))
 	if err != nil {
 		tb.Fatalf("build the informer cache: %v", err)
@@ -62,4 +60,29 @@ func serveCluster(tb testing.TB, ctx context.Context, scheme *runtime.Scheme, cf
 		tb.Fatal("the informer cache did not sync within a minute")
 	}
 	return cluster
+}
+
+// createAll creates objs in the control plane, leaving those that exist, 16 at a time.
+func createAll(tb testing.TB, ctx context.Context, objs []client.Object) {
+	tb.Helper()
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	work := make(chan client.Object)
+	for range 16 {
+		wg.Go(func() {
+			for obj := range work {
+				if err := controlPlane.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+					failed.CompareAndSwap(nil, fmt.Errorf("create %T %s: %w", obj, obj.GetName(), err))
+				}
+			}
+		})
+	}
+	for _, obj := range objs {
+		work <- obj
+	}
+	close(work)
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -71,6 +71,9 @@ func Run(ctx context.Context, cfg *config.Configuration, restCfg *rest.Config) e
 		ComposeRoleARN: cfg.Server.Fixers.ComposeRoleARN, Accounts: facts,
 		FSGroup: cfg.Server.Fixers.FSGroup, FSGroupID: cfg.Server.Fixers.FSGroupID,
 	})
+	if err := addPrewarm(mgr, deps.Engine, cfg.AWS.Cache.PrewarmDeadline.Duration); err != nil {
+		return err
+	}
 	var stopping atomic.Bool
 	if err := addProbes(mgr, &stopping); err != nil {
 		return err
