@@ -37,15 +37,15 @@ lint: ## Check formatting, go vet (with the e2e tag too) and golangci-lint
 	hack/golangci-lint.sh ./...
 
 .PHONY: unit
-unit: helm-tools node-tools ## Run the unit, adapter and CLI golden tests (helm and the npm tools are built first, outside the tests' timeout)
-	$(GO) test -count=1 ./...
+unit: controlplane helm-tools node-tools ## Run the unit, adapter and CLI golden tests (the tools are built first, outside the tests' timeout; bench/ on the cached kube-apiserver)
+	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) $(GO) test -count=1 ./...
 
 .PHONY: bench
-bench: ## Measure the admission path against its allow-all baseline (docs/performance.md); not part of test
+bench: controlplane ## Measure the admission path against its allow-all baseline (docs/performance.md); not part of test
 	@hack/bench.sh
 
 .PHONY: bench-smoke
-bench-smoke: ## Run every benchmark once so they keep compiling and working
+bench-smoke: controlplane ## Run every benchmark once so they keep compiling and working
 	@hack/bench.sh --smoke
 
 .PHONY: fuzz

@@ -16,8 +16,10 @@ const (
 	statusNegative = "negative" // fresh "not found" entry
 )
 
-// maxEntries bounds a cache: annotations are user input, so distinct keys are unbounded.
-const maxEntries = 10000
+// maxEntries bounds a cache: annotations are user input, so distinct keys are unbounded. It is
+// twice the 10,000 roles docs/performance.md sizes a replica for (BenchmarkScale), so such a
+// cluster's roles all stay cached with room for churn.
+const maxEntries = 20000
 
 // cacheConfig are a cache's lifetimes (see Options).
 type cacheConfig struct {

@@ -21,10 +21,11 @@ import (
 )
 
 // TestMain gives controller-runtime the production logger shape (zap JSON at info, as serve
-// builds it) writing to nowhere, so every request pays for its "Admission decided" line.
+// builds it) writing to nowhere, so every request pays for its "Admission decided" line, and
+// starts the control plane the benchmarks' informer caches watch.
 func TestMain(m *testing.M) {
 	logf.SetLogger(zap.New(zap.JSONEncoder(), zap.WriteTo(io.Discard)))
-	os.Exit(m.Run())
+	os.Exit(runWithControlPlane(m))
 }
 
 // route is one request the benchmarks send: irsa-guard's path and the baseline path that
@@ -156,7 +157,7 @@ func admissionReview(tb testing.TB, kind, resource string, obj runtime.Object) [
 			UID:  types.UID("0f3a2c9e-5b1d-4e7a-9c2b-8d6e4f1a3b5c"),
 			Kind: metav1.GroupVersionKind{Version: "v1", Kind: kind}, Resource: metav1.GroupVersionResource{Version: "v1", Resource: resource},
 			RequestKind: &metav1.GroupVersionKind{Version: "v1", Kind: kind}, RequestResource: &metav1.GroupVersionResource{Version: "v1", Resource: resource},
-			Namespace: "shop", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}, DryRun: &dryRun,
+			Namespace: obj.(metav1.Object).GetNamespace(), Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}, DryRun: &dryRun,
 			UserInfo: authnUser(),
 		},
 	})

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
@@ -31,7 +31,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -39,7 +38,6 @@ import (
 	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/fakeaws"
-	"github.com/irsa-guard/irsa-guard/kubefacts"
 	"github.com/irsa-guard/irsa-guard/review"
 	"github.com/irsa-guard/irsa-guard/validators"
 	"github.com/irsa-guard/irsa-guard/webhook"
@@ -128,16 +126,25 @@ func newWorld(tb testing.TB) *world {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		tb.Fatal(err)
 	}
-	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
-		serviceAccount(), podIdentityWebhook()).Build()
 	cfg := config.Default()
-	cluster := &kubefacts.Reader{Cache: reader, API: reader}
+	cluster := serveCluster(tb, ctx, scheme, cfg, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		serviceAccount(), podIdentityWebhook())
 	deps := &webhook.Deps{
 		Engine:  review.New(cfg, review.Options{Facts: facts, Cluster: cluster, Issuer: iss.URL(), Clock: w.clock.Now}),
 		Cluster: cluster, Policy: webhook.Policy{Policy: cfg.Policy}, Budget: 2500 * time.Millisecond,
 	}
 
+	w.url, w.client = serveWebhook(tb, ctx, scheme, deps)
+	w.sa = admissionReview(tb, "ServiceAccount", "serviceaccounts", serviceAccount())
+	w.pod = admissionReview(tb, "Pod", "pods", injectedPod())
+	return w
+}
+
+// serveWebhook runs controller-runtime's webhook server as serve configures it (TLS 1.2+,
+// HTTP/1.1) with irsa-guard's handlers on deps and the allow-all baselines, until ctx ends, and
+// returns its URL and a keep-alive HTTPS client that plays the API server.
+func serveWebhook(tb testing.TB, ctx context.Context, scheme *runtime.Scheme, deps *webhook.Deps) (string, *http.Client) {
+	tb.Helper()
 	certDir, pool := servingCert(tb)
 	srv := crwebhook.NewServer(crwebhook.Options{
 		Host: "127.0.0.1", Port: freePort(tb), CertDir: certDir,
@@ -148,48 +155,49 @@ func newWorld(tb testing.TB) *world {
 	srv.Register(pathAllowAllPod, admission.WithValidator[*corev1.Pod](scheme, allowAll[*corev1.Pod]{}))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Start(ctx) }()
-	w.waitStarted(tb, srv, errc)
+	waitStarted(tb, srv, errc)
 
 	addr := net.JoinHostPort(srv.(*crwebhook.DefaultServer).Options.Host, fmt.Sprint(srv.(*crwebhook.DefaultServer).Options.Port))
-	w.url = "https://" + addr
-	w.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 256, // the API server keeps its webhook connections alive
 		MaxConnsPerHost:     maxConns,
 	}}
-	tb.Cleanup(w.client.CloseIdleConnections)
-	w.sa = admissionReview(tb, "ServiceAccount", "serviceaccounts", serviceAccount())
-	w.pod = admissionReview(tb, "Pod", "pods", injectedPod())
-	return w
+	tb.Cleanup(client.CloseIdleConnections)
+	return "https://" + addr, client
 }
 
 // facts is the production AWS facts source on the fake: own account from sts:GetCallerIdentity,
 // default TTLs, the issuer's chain counted as publicly trusted. The IAM rate limit is lifted so
 // the cold benchmarks time the round trips, not the 5 requests/s budget.
 func (w *world) facts(tb testing.TB, iss *fakeaws.OIDCIssuer) *awsfacts.SDK {
+	return newFacts(tb, w.aws, iss, awsfacts.Options{TTL: cacheTTL, Clock: w.clock.Now, RateLimit: rate.Inf})
+}
+
+// newFacts is the production AWS facts source on the fake aws with opts, the issuer's chain
+// counted as publicly trusted and its metrics on a registry of its own.
+func newFacts(tb testing.TB, aws *fakeaws.Server, iss *fakeaws.OIDCIssuer, opts awsfacts.Options) *awsfacts.SDK {
 	tb.Helper()
 	block, _ := pem.Decode(iss.RootPEM())
 	root, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
 		tb.Fatalf("parse the fake issuer's root: %v", err)
 	}
-	cfg := aws.Config{
+	cfg := awssdk.Config{
 		Region:       "us-west-2",
 		Credentials:  credentials.NewStaticCredentialsProvider(fakeaws.CallerAccessKeyID(account), fakeaws.CallerSecretAccessKey, ""),
-		BaseEndpoint: aws.String(w.aws.URL()),
+		BaseEndpoint: awssdk.String(aws.URL()),
 	}
-	v, err := awsfacts.NewSDK(cfg, awsfacts.Options{
-		TTL: cacheTTL, Clock: w.clock.Now, RateLimit: rate.Inf,
-		Registerer: prometheus.NewRegistry(), PublicRoots: []*x509.Certificate{root},
-	})
+	opts.Registerer, opts.PublicRoots = prometheus.NewRegistry(), []*x509.Certificate{root}
+	v, err := awsfacts.NewSDK(cfg, opts)
 	if err != nil {
 		tb.Fatalf("NewSDK: %v", err)
 	}
 	return v
 }
 
-func (w *world) waitStarted(tb testing.TB, srv crwebhook.Server, errc <-chan error) {
+func waitStarted(tb testing.TB, srv crwebhook.Server, errc <-chan error) {
 	tb.Helper()
 	check := srv.StartedChecker()
 	deadline := time.Now().Add(10 * time.Second)
@@ -216,14 +224,18 @@ func (w *world) iamCalls() int {
 
 // post sends one AdmissionReview and reads the whole answer, as the API server does.
 func (w *world) post(path string, body []byte) ([]byte, error) {
-	resp, err := w.client.Post(w.url+path, "application/json", bytes.NewReader(body))
+	return post(w.client, w.url+path, body)
+}
+
+func post(client *http.Client, url string, body []byte) ([]byte, error) {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("POST %s: %s: %s", path, resp.Status, out)
+		err = fmt.Errorf("POST %s: %s: %s", url, resp.Status, out)
 	}
 	return out, err
 }
@@ -242,22 +254,26 @@ func serviceAccount() *corev1.ServiceAccount {
 	}
 }
 
-// injectedPod is a Deployment's pod after pod-identity-webhook injected IRSA into it.
-func injectedPod() *corev1.Pod {
+// injectedPod is a Deployment's pod of shop/cart after pod-identity-webhook injected IRSA into it.
+func injectedPod() *corev1.Pod { return injectedPodOf("shop", "cart", roleARN) }
+
+// injectedPodOf is a Deployment's pod of namespace/serviceAccount after pod-identity-webhook
+// injected role into it.
+func injectedPodOf(namespace, serviceAccount, role string) *corev1.Pod {
 	expiry := int64(86400)
 	env := []corev1.EnvVar{
 		{Name: "AWS_STS_REGIONAL_ENDPOINTS", Value: "regional"},
 		{Name: "AWS_DEFAULT_REGION", Value: "us-west-2"}, {Name: "AWS_REGION", Value: "us-west-2"},
-		{Name: "AWS_ROLE_ARN", Value: roleARN},
+		{Name: "AWS_ROLE_ARN", Value: role},
 		{Name: "AWS_WEB_IDENTITY_TOKEN_FILE", Value: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"},
 	}
 	mount := corev1.VolumeMount{Name: "aws-iam-token", ReadOnly: true, MountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount"}
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", GenerateName: "cart-7d9c5b8f6-",
-			Labels: map[string]string{"app.kubernetes.io/name": "cart", "pod-template-hash": "7d9c5b8f6"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, GenerateName: serviceAccount + "-7d9c5b8f6-",
+			Labels: map[string]string{"app.kubernetes.io/name": serviceAccount, "pod-template-hash": "7d9c5b8f6"}},
 		Spec: corev1.PodSpec{
-			ServiceAccountName: "cart",
+			ServiceAccountName: serviceAccount,
 			Containers: []corev1.Container{{
 				Name: "cart", Image: "public.ecr.aws/example/cart:1.4.2", Env: env, VolumeMounts: []corev1.VolumeMount{mount},
 				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
@@ -272,11 +288,15 @@ func injectedPod() *corev1.Pod {
 // podIdentityWebhook is EKS's pod-identity-webhook configuration, able to inject in shop.
 func podIdentityWebhook() *admissionregistrationv1.MutatingWebhookConfiguration {
 	url := "https://127.0.0.1:23443/mutate"
+	sideEffects, ignore := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Ignore
 	return &admissionregistrationv1.MutatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: "pod-identity-webhook"},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name:         "iam-for-pods.amazonaws.com",
-			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
+			Name:                    "iam-for-pods.amazonaws.com",
+			SideEffects:             &sideEffects,
+			FailurePolicy:           &ignore,
+			AdmissionReviewVersions: []string{"v1beta1"},
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
 			Rules: []admissionregistrationv1.RuleWithOperations{{
 				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
 				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},

@@ -112,6 +112,9 @@ type CacheOptions struct {
 	PositiveTTL metav1.Duration `json:"positiveTTL,omitempty"`
 	NegativeTTL metav1.Duration `json:"negativeTTL,omitempty"`
 	StaleTTL    metav1.Duration `json:"staleTTL,omitempty"`
+	// PrewarmDeadline bounds how long serve stays unready while it fills the cache from the
+	// cluster's ServiceAccounts; it keeps warming in the background after it. 0: ready at once.
+	PrewarmDeadline metav1.Duration `json:"prewarmDeadline,omitempty"`
 }
 
 // IAMOptions is the client-side rate limit shared by every AWS read of one process.
@@ -166,9 +169,10 @@ func Default() *Configuration {
 		},
 		AWS: AWS{
 			Cache: CacheOptions{
-				PositiveTTL: metav1.Duration{Duration: 10 * time.Minute},
-				NegativeTTL: metav1.Duration{Duration: 30 * time.Second},
-				StaleTTL:    metav1.Duration{Duration: time.Hour},
+				PositiveTTL:     metav1.Duration{Duration: 10 * time.Minute},
+				NegativeTTL:     metav1.Duration{Duration: 30 * time.Second},
+				StaleTTL:        metav1.Duration{Duration: time.Hour},
+				PrewarmDeadline: metav1.Duration{Duration: time.Minute},
 			},
 			IAM: IAMOptions{QPS: 5, Burst: 20},
 		},

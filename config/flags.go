@@ -116,6 +116,7 @@ func bindAWS(fs *pflag.FlagSet, a *AWS) {
 	fs.DurationVar(&a.Cache.PositiveTTL.Duration, "cache-positive-ttl", a.Cache.PositiveTTL.Duration, "how long found roles and providers are cached")
 	fs.DurationVar(&a.Cache.NegativeTTL.Duration, "cache-negative-ttl", a.Cache.NegativeTTL.Duration, "how long not-found answers are cached")
 	fs.DurationVar(&a.Cache.StaleTTL.Duration, "cache-stale-ttl", a.Cache.StaleTTL.Duration, "how long a stale answer may be served while AWS fails")
+	fs.DurationVar(&a.Cache.PrewarmDeadline.Duration, "cache-prewarm-deadline", a.Cache.PrewarmDeadline.Duration, "serve: how long to stay unready while caching the roles of the cluster's ServiceAccounts (0: ready at once; warming goes on)")
 	fs.Float64Var(&a.IAM.QPS, "iam-qps", a.IAM.QPS, "AWS requests per second of this process (raise it for one-shot runs)")
 	fs.IntVar(&a.IAM.Burst, "iam-burst", a.IAM.Burst, "AWS request burst of this process")
 }

@@ -85,6 +85,9 @@ func (a *AWS) validate(bad badFunc) {
 	if c.PositiveTTL.Duration <= 0 || c.NegativeTTL.Duration < 0 || c.StaleTTL.Duration < 0 {
 		bad("--cache-* (aws.cache)", "TTLs must not be negative and positiveTTL must be above 0 (got %s/%s/%s)", c.PositiveTTL.Duration, c.NegativeTTL.Duration, c.StaleTTL.Duration)
 	}
+	if c.PrewarmDeadline.Duration < 0 {
+		bad("--cache-prewarm-deadline (aws.cache.prewarmDeadline)", "must not be negative (got %s); 0 makes serve ready without waiting", c.PrewarmDeadline.Duration)
+	}
 	if a.IAM.QPS <= 0 || a.IAM.Burst < 1 {
 		bad("--iam-qps/--iam-burst (aws.iam)", "qps must be above 0 and burst at least 1 (got %g, %d)", a.IAM.QPS, a.IAM.Burst)
 	}

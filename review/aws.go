@@ -37,10 +37,12 @@ func (e *Engine) awsFindings(ctx context.Context, tr *Report, id validators.Iden
 // sourceSlack is the most the facts source's deadline is brought forward from the caller's.
 const sourceSlack = 200 * time.Millisecond
 
-// maxMemoAnswers bounds the memo: ServiceAccounts and role annotations are user input. A cluster
-// has far fewer (ServiceAccount, role) pairs than this; when it fills up, the memo starts over
-// rather than tracking recency on the hot path.
-const maxMemoAnswers = 4096
+// maxMemoAnswers bounds the memo: ServiceAccounts and role annotations are user input. It holds
+// about one answer per ServiceAccount with a role, so it is sized like the AWS facts caches
+// (awsfacts maxEntries): below it, warm reviews cost the same however many ServiceAccounts there
+// are (BenchmarkScale, docs/performance.md). When it fills up, the memo starts over rather than
+// tracking recency on the hot path.
+const maxMemoAnswers = 20000
 
 // awsMemo remembers validators.CheckAWS's answers. Evaluating a trust policy for a
 // ServiceAccount, and probing it with other identities for IRSA034, is most of a warm review's

@@ -72,6 +72,14 @@ type Cluster interface {
 	MutatingWebhookConfigurations(ctx context.Context) (configs []admissionregistrationv1.MutatingWebhookConfiguration, ok bool)
 }
 
+// AnalysedWebhooks is a Cluster that keeps pod-identity-webhook's configuration analysed as it
+// changes (kubefacts.Informed): the engine reuses that analysis instead of analysing the
+// MutatingWebhookConfigurations on every review. ok is false when there is none yet; the engine
+// then analyses MutatingWebhookConfigurations itself.
+type AnalysedWebhooks interface {
+	PodIdentityWebhooks(ctx context.Context) (analysis *validators.PodIdentityWebhooks, ok bool)
+}
+
 // Options are an engine's sources.
 type Options struct {
 	// Facts answers the AWS questions; nil runs only the checks that need no AWS.

@@ -238,11 +238,17 @@ func (e *Engine) webhookFindings(ctx context.Context, tr *Report, target validat
 	if e.state == nil {
 		return nil
 	}
+	names := validators.PodIdentityWebhookNames{Configuration: e.cluster.PodIdentityWebhook.Configuration, Webhook: e.cluster.PodIdentityWebhook.Name}
+	if a, ok := e.state.(AnalysedWebhooks); ok {
+		if p, ok := a.PodIdentityWebhooks(ctx); ok && p.Names() == names {
+			tr.WebhooksChecked = true
+			return p.Check(target)
+		}
+	}
 	configs, ok := e.state.MutatingWebhookConfigurations(ctx)
 	if !ok {
 		return nil
 	}
 	tr.WebhooksChecked = true
-	names := validators.PodIdentityWebhookNames{Configuration: e.cluster.PodIdentityWebhook.Configuration, Webhook: e.cluster.PodIdentityWebhook.Name}
 	return validators.CheckPodIdentityWebhook(configs, names, target)
 }

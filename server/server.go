@@ -15,14 +15,10 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"golang.org/x/time/rate"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -61,7 +57,10 @@ func Run(ctx context.Context, cfg *config.Configuration, restCfg *rest.Config) e
 		return err
 	}
 	log.Info("Using OIDC issuer", "issuer", issuer)
-	cluster := &kubefacts.Reader{Cache: mgr.GetClient(), API: mgr.GetAPIReader()}
+	cluster, err := NewCluster(ctx, mgr.GetCache(), mgr.GetAPIReader(), cfg)
+	if err != nil {
+		return err
+	}
 	deps := &webhook.Deps{
 		Engine:  review.New(cfg, review.Options{Facts: facts, Cluster: cluster, Issuer: issuer}),
 		Cluster: cluster, Policy: webhook.Policy{Policy: cfg.Policy}, Budget: cfg.Server.DecisionBudget.Duration,
@@ -72,12 +71,8 @@ func Run(ctx context.Context, cfg *config.Configuration, restCfg *rest.Config) e
 		ComposeRoleARN: cfg.Server.Fixers.ComposeRoleARN, Accounts: facts,
 		FSGroup: cfg.Server.Fixers.FSGroup, FSGroupID: cfg.Server.Fixers.FSGroupID,
 	})
-	// Start the informers with the manager, not on the first request: what the checks read from
-	// the cluster is watched, never fetched per request.
-	for _, obj := range []client.Object{&corev1.ServiceAccount{}, &corev1.Namespace{}, &admissionregistrationv1.MutatingWebhookConfiguration{}} {
-		if _, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
-			return fmt.Errorf("watch %T: %w", obj, err)
-		}
+	if err := addPrewarm(mgr, deps.Engine, cfg.AWS.Cache.PrewarmDeadline.Duration); err != nil {
+		return err
 	}
 	var stopping atomic.Bool
 	if err := addProbes(mgr, &stopping); err != nil {
@@ -114,7 +109,7 @@ func newManager(cfg *config.Configuration, restCfg *rest.Config, scheme *runtime
 		Metrics:                 metricsserver.Options{BindAddress: cfg.Server.MetricsAddr, TLSOpts: []func(*tls.Config){tlsOpts}},
 		HealthProbeBindAddress:  cfg.Server.HealthAddr,
 		WebhookServer:           crwebhook.NewServer(crwebhook.Options{Port: cfg.Server.WebhookPort, CertDir: cfg.Server.CertDir, TLSOpts: []func(*tls.Config){tlsOpts}}),
-		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                   CacheOptions(scheme),
 		GracefulShutdownTimeout: &drain,
 	})
 	if err != nil {

@@ -237,3 +237,15 @@ func FuzzAnnotationChecks(f *testing.F) {
 		}
 	})
 }
+
+// TestIRSAKeysAreNoTyposOfEachOther pins what checkKeys' fast path for exact IRSA keys rests on:
+// no IRSA key is reported as a typo of another.
+func TestIRSAKeysAreNoTyposOfEachOther(t *testing.T) {
+	for _, a := range irsaAnnotations() {
+		for _, b := range irsaAnnotations() {
+			if a.key != b.key && isTypoOf(a.key, b.key) {
+				t.Errorf("isTypoOf(%q, %q) = true", a.key, b.key)
+			}
+		}
+	}
+}

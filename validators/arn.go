@@ -207,7 +207,15 @@ func checkAccountFields(fields []string, add func(string, ...any), guessable *bo
 		}
 		account = nonEmpty[len(nonEmpty)-1]
 	}
-	switch stripped := strings.NewReplacer("-", "", " ", "").Replace(account); {
+	// The separators people write inside an account ID ("1111-2222-3333"). strings.Map, not a
+	// Replacer built per call: this runs on every review of a role-arn.
+	stripped := strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return -1
+		}
+		return r
+	}, account)
+	switch {
 	case len(account) == 12 && isDigits(account):
 	case account == "":
 		add("has an empty account ID; expected 12 digits")

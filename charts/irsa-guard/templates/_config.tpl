@@ -59,6 +59,7 @@ aws:
     positiveTTL: {{ $c.cache.positiveTTL }}
     negativeTTL: {{ $c.cache.negativeTTL }}
     staleTTL: {{ $c.cache.staleTTL }}
+    prewarmDeadline: {{ $c.cache.prewarmDeadline }}
   iam:
     qps: {{ $c.iam.qps }}
     burst: {{ $c.iam.burst }}
