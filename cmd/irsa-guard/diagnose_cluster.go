@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -70,7 +69,7 @@ func (s *session) diagnoseCluster(ctx context.Context) ([]diagnose.Result, error
 	var results []diagnose.Result
 	for i := range sas.Items {
 		sa := &sas.Items[i]
-		if !mentionsIRSA(sa.Annotations) {
+		if !review.MentionsIRSA(sa.Annotations) {
 			continue
 		}
 		irsa[types.NamespacedName{Namespace: sa.Namespace, Name: sa.Name}] = true
@@ -84,7 +83,7 @@ func (s *session) diagnoseCluster(ctx context.Context) ([]diagnose.Result, error
 	defer func() { s.o.probe = probe }()
 	for i := range pods.Items {
 		pod := &pods.Items[i]
-		if !irsa[types.NamespacedName{Namespace: pod.Namespace, Name: review.ServiceAccountName(pod)}] && !injected(pod) {
+		if !irsa[types.NamespacedName{Namespace: pod.Namespace, Name: review.ServiceAccountName(pod)}] && !review.Injected(pod) {
 			continue
 		}
 		owner := metav1.GetControllerOf(pod)
@@ -109,30 +108,6 @@ func (s *session) timed(ctx context.Context, f func(context.Context) diagnose.Re
 	ctx, cancel := context.WithTimeout(ctx, s.o.timeout)
 	defer cancel()
 	return f(ctx)
-}
-
-// mentionsIRSA reports whether annotations hold an eks.amazonaws.com key, or a near miss of one
-// (IRSA002 reports which).
-func mentionsIRSA(annotations map[string]string) bool {
-	for k := range annotations {
-		if strings.Contains(k, "eks.amazonaws.com") || strings.Contains(k, "role-arn") || strings.Contains(k, "role_arn") {
-			return true
-		}
-	}
-	return false
-}
-
-// injected reports whether pod-identity-webhook injected IRSA into a container: a pod whose
-// ServiceAccount lost its annotation since still uses the role.
-func injected(pod *corev1.Pod) bool {
-	for _, c := range pod.Spec.Containers {
-		for _, e := range c.Env {
-			if e.Name == "AWS_ROLE_ARN" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func (s *session) listError(what string, err error) error {
