@@ -52,6 +52,9 @@ func (r *Runner) NeedLeaderElection() bool { return false }
 func (r *Runner) Start(ctx context.Context) error {
 	log := logr.FromContextOrDiscard(ctx).WithName("audit")
 	ctx = logr.NewContext(ctx, log)
+	if m := r.Audit.o.Metrics; m != nil {
+		m.interval.Set(r.Interval.Seconds())
+	}
 	if r.Lock == nil {
 		r.Audit.setLeader(true)
 		r.loop(ctx)

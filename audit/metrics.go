@@ -28,6 +28,7 @@ type Metrics struct {
 	passes     *prometheus.CounterVec
 	backoffs   prometheus.Counter
 	leader     prometheus.Gauge
+	interval   prometheus.Gauge
 	namespaces int
 }
 
@@ -68,6 +69,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "irsa_guard_audit_leader",
 			Help: "1 on the replica that runs the audit, 0 on the others.",
 		}),
+		interval: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "irsa_guard_audit_interval_seconds",
+			Help: "The configured time between audit passes (for alerts on passes that stopped).",
+		}),
 		namespaces: MaxNamespaceLabels,
 	}
 	if reg == nil {
@@ -82,6 +87,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.passes = register(reg, m.passes, &err)
 	m.backoffs = register(reg, m.backoffs, &err)
 	m.leader = register(reg, m.leader, &err)
+	m.interval = register(reg, m.interval, &err)
 	if err != nil {
 		return nil, err
 	}
