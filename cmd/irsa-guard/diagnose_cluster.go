@@ -15,24 +15,45 @@ import (
 )
 
 func newDiagnoseClusterCommand(o *diagnoseOptions) *cobra.Command {
-	return &cobra.Command{
+	var from auditOptions
+	cmd := &cobra.Command{
 		Use:   "cluster",
 		Short: "Diagnose every ServiceAccount with an IRSA annotation and every pod that uses one, as a table",
 		Long: `cluster diagnoses every ServiceAccount with an eks.amazonaws.com annotation (or a mistyped one) and
 every pod that runs as one, in all namespaces (or -n NAMESPACE), and prints one line per subject,
 worst first: the status and the first failing (or unverifiable) step. Pods of one ReplicaSet,
 StatefulSet, DaemonSet or Job are diagnosed once, through their first pod. -o json prints every
-subject's full diagnosis. Images are not scanned here: run diagnose pod for that.`,
+subject's full diagnosis. Images are not scanned here: run diagnose pod for that.
+
+--from-audit URL reads the same results from irsa-guard serve's background audit (GET /audit on its
+metrics port, as your kubeconfig user: it needs get on /audit) instead of asking AWS and the cluster
+again; see docs/audit.md for reaching it with kubectl port-forward.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := o.open(cmd.Context())
-			if err != nil {
-				return err
+			var results []diagnose.Result
+			if from.url != "" {
+				if err := o.flags.Load(); err != nil {
+					return usageErrorf("%v", err)
+				}
+				if o.output != "text" && o.output != "json" {
+					return usageErrorf("-o %q: use text or json", o.output)
+				}
+				rs, snap, err := o.fromAudit(cmd.Context(), from)
+				if err != nil {
+					return err
+				}
+				results = rs
+				auditHeader(cmd.ErrOrStderr(), snap)
+			} else {
+				s, err := o.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if results, err = s.diagnoseCluster(cmd.Context()); err != nil {
+					return err
+				}
 			}
-			results, err := s.diagnoseCluster(cmd.Context())
-			if err != nil {
-				return err
-			}
+			var err error
 			if o.output == "json" {
 				err = writeIndentedJSON(cmd.OutOrStdout(), results)
 			} else {
@@ -49,6 +70,10 @@ subject's full diagnosis. Images are not scanned here: run diagnose pod for that
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&from.url, "from-audit", "", "read the results from irsa-guard serve's audit endpoint (https://.../audit) instead of recomputing them")
+	cmd.Flags().StringVar(&from.ca, "audit-ca", "", "PEM CA to verify the audit endpoint with (the webhook configuration's caBundle); default the system roots")
+	cmd.Flags().StringVar(&from.serverName, "audit-server-name", "", "name to verify the audit endpoint's certificate for (e.g. irsa-guard.irsa-guard.svc through a port-forward)")
+	return cmd
 }
 
 // diagnoseCluster diagnoses the subjects of the namespace given with -n, or of all namespaces.
