@@ -9,7 +9,9 @@
 package audit
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,11 +42,12 @@ type Pass struct {
 	Finished time.Time `json:"finished"`
 	Outcome  Outcome   `json:"outcome"`
 	Error    string    `json:"error,omitempty"`
-	// Subjects were reviewed, Inconclusive of them could not be verified against AWS, and the
-	// audit paused Backoffs times because AWS throttled it or timed out.
-	Subjects     int `json:"subjects"`
-	Inconclusive int `json:"inconclusive"`
-	Backoffs     int `json:"backoffs"`
+	// Subjects were audited; Inconclusive of them could not be verified against AWS this pass
+	// and keep their last findings. Throttled: AWS throttled the audit (or did not answer in
+	// time) and the pass stopped there; the next one starts later.
+	Subjects     int  `json:"subjects"`
+	Inconclusive int  `json:"inconclusive"`
+	Throttled    bool `json:"throttled,omitempty"`
 }
 
 // Options are an Auditor's sources and sinks.
@@ -73,9 +76,6 @@ type Options struct {
 	// SubjectTimeout bounds one subject's review, AWS lookups and waits for the audit's share of
 	// the rate limit included; default 30s.
 	SubjectTimeout time.Duration
-	// MaxBackoff caps the pause after AWS throttles the audit; the first pause is MinBackoff
-	// (defaults 2m and 5s).
-	MinBackoff, MaxBackoff time.Duration
 	// Clock is the time source; nil means time.Now.
 	Clock func() time.Time
 }
@@ -91,18 +91,15 @@ type Auditor struct {
 	leader   bool
 	holder   string // the current leader's identity, as last observed
 	identity string // this replica's identity
+
+	// resume is the subject the last pass stopped at (throttled); only Run uses it.
+	resume string
 }
 
 // New builds an Auditor with o's defaults filled in.
 func New(o Options) *Auditor {
 	if o.SubjectTimeout <= 0 {
 		o.SubjectTimeout = 30 * time.Second
-	}
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = 5 * time.Second
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 2 * time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -111,7 +108,10 @@ func New(o Options) *Auditor {
 }
 
 // Run does one pass: list the subjects, review each, and report what changed. A failed listing
-// leaves the previous state as it was.
+// leaves the previous state as it was. When AWS throttles the audit (or does not answer in time)
+// the pass stops there: the subjects not reviewed keep their last findings, and the next pass,
+// which the Runner starts later, begins where this one stopped, so a throttled account still
+// sees every subject re-checked in turn.
 func (a *Auditor) Run(ctx context.Context) Pass {
 	log := logr.FromContextOrDiscard(ctx).WithName("audit")
 	ctx = logr.NewContext(ctx, log)
@@ -123,45 +123,51 @@ func (a *Auditor) Run(ctx context.Context) Pass {
 		a.finish(p, nil)
 		return p
 	}
+	todo = resumeAt(todo, a.resume)
 	prev := a.snapshot()
 	cur := make(map[string]*Subject, len(todo))
 	objects := make(objectIndex, len(todo))
-	backoff := time.Duration(0)
+	stopped := ""
 	for _, t := range todo {
 		if ctx.Err() != nil {
 			p.Finished, p.Outcome, p.Error = a.o.Clock(), OutcomeFailed, "stopped: "+ctx.Err().Error()
 			return p // no longer the leader, or shutting down: report nothing half done
 		}
-		if backoff > 0 && !sleep(ctx, backoff) {
+		key := t.key()
+		if stopped != "" {
+			if old := prev[key]; old != nil {
+				kept := *old
+				kept.Inconclusive = true
+				cur[key], objects[key] = &kept, t.object()
+				p.Inconclusive++
+			}
 			continue
 		}
 		s, rv := a.review(ctx, t)
 		if s == nil {
 			continue // in mode off
 		}
-		p.Subjects++
-		old := prev[s.Key()]
-		if rv.inconclusive {
+		old := prev[key]
+		switch {
+		case rv.inconclusive && old != nil:
+			kept := *old
+			kept.Inconclusive = true
+			s = &kept
 			p.Inconclusive++
-			if old != nil {
-				kept := *old
-				kept.Inconclusive = true
-				s = &kept
-			}
-		}
-		if rv.throttled {
-			p.Backoffs++
-			backoff = min(max(2*backoff, a.o.MinBackoff), a.o.MaxBackoff)
-			log.Info("Audit backing off: AWS throttled or timed out", "subject", s.Key(), "pause", backoff.String())
-		} else {
-			backoff = 0
-		}
-		if !s.Inconclusive {
+		case rv.inconclusive:
+			p.Inconclusive++
+			carrySince(nil, s, p.Started)
+		default:
 			carrySince(old, s, p.Started)
 		}
-		cur[s.Key()] = s
-		objects[s.Key()] = t.object()
+		if rv.throttled {
+			p.Throttled, stopped = true, key
+			log.Info("Audit pass stopped: AWS throttled the audit or did not answer in time", "subject", key)
+		}
+		cur[key], objects[key] = s, t.object()
 	}
+	a.resume = stopped
+	p.Subjects = len(cur)
 	p.Finished, p.Outcome = a.o.Clock(), OutcomeComplete
 	if p.Inconclusive > 0 {
 		p.Outcome = OutcomePartial
@@ -169,8 +175,15 @@ func (a *Auditor) Run(ctx context.Context) Pass {
 	a.report(ctx, prev, cur, objects)
 	a.finish(p, cur)
 	log.Info("Audit pass finished", "outcome", string(p.Outcome), "subjects", p.Subjects, "inconclusive", p.Inconclusive,
-		"backoffs", p.Backoffs, "duration", p.Finished.Sub(p.Started).Round(time.Millisecond).String())
+		"throttled", p.Throttled, "duration", p.Finished.Sub(p.Started).Round(time.Millisecond).String())
 	return p
+}
+
+// resumeAt orders the subjects by key, starting at the first one not before resume.
+func resumeAt(todo []target, resume string) []target {
+	slices.SortFunc(todo, func(x, y target) int { return cmp.Compare(x.key(), y.key()) })
+	i, _ := slices.BinarySearchFunc(todo, resume, func(t target, k string) int { return cmp.Compare(t.key(), k) })
+	return append(todo[i:len(todo):len(todo)], todo[:i]...)
 }
 
 // finish stores the pass and its subjects (nil keeps the previous subjects) and exports them,

@@ -1,11 +1,14 @@
 package audit
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/irsa-guard/irsa-guard/awsfacts"
 	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/config"
 )
@@ -50,7 +53,16 @@ func TestADriftingTrustPolicyIsReportedOnceAndClearedOnce(t *testing.T) {
 }
 
 func TestThrottledIAMNeverClearsAFindingAndTheAuditBacksOff(t *testing.T) {
-	w := newWorld(t, "api", nil)
+	for name, staleFor := range map[string]time.Duration{
+		"with nothing cached":           time.Nanosecond,
+		"with stale facts in the cache": time.Hour,
+	} {
+		t.Run(name, func(t *testing.T) { testThrottled(t, staleFor) })
+	}
+}
+
+func testThrottled(t *testing.T, staleFor time.Duration) {
+	w := newWorldWith(t, "api", func(o *awsfacts.Options) { o.StaleFor = staleFor }, nil)
 	w.cluster.addServiceAccount("shop", "app", appRole)
 	w.cluster.addServiceAccount("shop", "app2", appRole)
 	w.run(t)
@@ -62,8 +74,11 @@ func TestThrottledIAMNeverClearsAFindingAndTheAuditBacksOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := w.run(t)
-	if p.Outcome != OutcomePartial || p.Inconclusive != 2 || p.Backoffs != 2 {
-		t.Errorf("throttled pass: %+v, want partial with both subjects inconclusive and a pause after each", p)
+	if p.Outcome != OutcomePartial || p.Inconclusive != 2 || !p.Throttled || p.Subjects != 2 {
+		t.Errorf("throttled pass: %+v, want it stopped at the first subject, both kept as they were", p)
+	}
+	if n := w.aws.Calls("GetRole"); n > 2+2+2 {
+		t.Errorf("GetRole calls = %d: after the first pass (2) the throttled pass should stop after one subject's two attempts", n)
 	}
 	if got := w.events.take(); len(got) != 0 {
 		t.Errorf("a throttled pass must not clear or add findings: %v", got)
@@ -74,8 +89,8 @@ func TestThrottledIAMNeverClearsAFindingAndTheAuditBacksOff(t *testing.T) {
 			t.Errorf("%s after a throttled pass: inconclusive %v result %s, want the last conclusive fail kept", s.Key(), s.Inconclusive, s.Result)
 		}
 	}
-	if v := testutil.ToFloat64(w.audit.o.Metrics.backoffs); v != 2 {
-		t.Errorf("irsa_guard_audit_backoffs_total = %v, want 2", v)
+	if v := testutil.ToFloat64(w.audit.o.Metrics.backoffs); v != 1 {
+		t.Errorf("irsa_guard_audit_backoffs_total = %v, want 1", v)
 	}
 	if err := w.aws.SetFaults(); err != nil {
 		t.Fatal(err)
@@ -132,5 +147,39 @@ func TestWhatTheWebhookLeavesOutTheAuditLeavesOut(t *testing.T) {
 	w.cluster.sas[len(w.cluster.sas)-1].Labels = map[string]string{config.LabelSkip: "true"}
 	if p := w.run(t); p.Subjects != 0 {
 		t.Errorf("audited %d subjects, want none: excluded namespace, mode off by config and by label, skip labels", p.Subjects)
+	}
+}
+
+// TestAPassCostsOneCallPerDistinctRoleAndProvider measures a pass's IAM calls (docs/audit.md quotes
+// them): cold, one GetRole per distinct role and one GetOpenIDConnectProvider per account's
+// provider however many ServiceAccounts and pods share them; within the cache's lifetime, none.
+func TestAPassCostsOneCallPerDistinctRoleAndProvider(t *testing.T) {
+	w := newWorldWith(t, "app", func(o *awsfacts.Options) { o.TTL = 10 * time.Minute }, nil)
+	for i := range 9 {
+		name := fmt.Sprintf("sa-%d", i)
+		w.cluster.addServiceAccount("shop", name, fmt.Sprintf("arn:aws:iam::111122223333:role/role-%d", i%3))
+		w.cluster.addPod("shop", name+"-pod", name, true)
+	}
+	p := w.run(t)
+	roles, providers := w.aws.Calls("GetRole"), w.aws.Calls("GetOpenIDConnectProvider")
+	t.Logf("cold pass over %d subjects (9 ServiceAccounts, 9 pods, 3 roles, 1 provider): %d GetRole, %d GetOpenIDConnectProvider", p.Subjects, roles, providers)
+	if p.Subjects != 18 || roles != 3 || providers != 1 {
+		t.Errorf("cold pass: %d subjects, %d GetRole, %d GetOpenIDConnectProvider; want 18, 3, 1", p.Subjects, roles, providers)
+	}
+	w.aws.ResetCalls()
+	w.run(t)
+	if n := w.aws.Calls("GetRole") + w.aws.Calls("GetOpenIDConnectProvider"); n != 0 {
+		t.Errorf("a pass within the cache's lifetime made %d IAM calls, want 0", n)
+	}
+}
+
+func TestAPassResumesWhereTheThrottledOneStopped(t *testing.T) {
+	todo := []target{{sa: sa("c")}, {sa: sa("a")}, {sa: sa("b")}}
+	var got []string
+	for _, tg := range resumeAt(todo, "ServiceAccount shop/b") {
+		got = append(got, tg.sa.Name)
+	}
+	if !slices.Equal(got, []string{"b", "c", "a"}) {
+		t.Errorf("order %v, want b c a", got)
 	}
 }

@@ -66,15 +66,25 @@ type world struct {
 // through the real SDK, with a cache that never serves a pass the previous pass's facts.
 func newWorld(t *testing.T, trusted string, edit func(*Options)) *world {
 	t.Helper()
+	return newWorldWith(t, trusted, nil, edit)
+}
+
+// newWorldWith is newWorld with the facts source's options changed by facts.
+func newWorldWith(t *testing.T, trusted string, facts func(*awsfacts.Options), edit func(*Options)) *world {
+	t.Helper()
 	srv := fakeaws.NewServer(state(t, trusted))
 	t.Cleanup(srv.Close)
 	reg := prometheus.NewRegistry()
+	fo := awsfacts.Options{Account: "111122223333", Partition: "aws", TTL: time.Nanosecond, StaleFor: time.Nanosecond,
+		SkipThumbprint: true, BackgroundShare: 0.5, RateLimit: 100, Burst: 100, Registerer: reg}
+	if facts != nil {
+		facts(&fo)
+	}
 	sdk, err := awsfacts.NewSDK(aws.Config{
 		Region:       "us-west-2",
 		Credentials:  credentials.NewStaticCredentialsProvider(fakeaws.CallerAccessKeyID("111122223333"), fakeaws.CallerSecretAccessKey, ""),
 		BaseEndpoint: aws.String(srv.URL()),
-	}, awsfacts.Options{Account: "111122223333", Partition: "aws", TTL: time.Nanosecond, StaleFor: time.Nanosecond,
-		SkipThumbprint: true, BackgroundShare: 0.5, RateLimit: 100, Burst: 100, Registerer: reg})
+	}, fo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +97,7 @@ func newWorld(t *testing.T, trusted string, edit func(*Options)) *world {
 	o := Options{
 		Engine:  review.New(config.Default(), review.Options{Facts: sdk, Cluster: c, Issuer: issuer}),
 		Cluster: c, Lister: c, Policy: webhook.Policy{Policy: config.Default().Policy}, Events: ev, Metrics: m,
-		ExcludeNamespaces: []string{"kube-system"}, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond,
+		ExcludeNamespaces: []string{"kube-system"},
 	}
 	if edit != nil {
 		edit(&o)
@@ -99,7 +109,13 @@ func newWorld(t *testing.T, trusted string, edit func(*Options)) *world {
 
 func state(t *testing.T, trusted string) *awsstate.State {
 	t.Helper()
-	st, err := awsstate.ParseState([]byte(strings.ReplaceAll(stateYAML, "SUB", trusted)))
+	// Roles role-0..2 are copies of app, for the cost measurement.
+	text := stateYAML
+	app := stateYAML[strings.Index(stateYAML, "      - name: app"):]
+	for i := range 3 {
+		text += strings.Replace(app, "name: app", fmt.Sprintf("name: role-%d", i), 1)
+	}
+	st, err := awsstate.ParseState([]byte(strings.ReplaceAll(text, "SUB", trusted)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,4 +222,8 @@ func (l *eventLog) take() []string {
 	out := l.events
 	l.events = nil
 	return out
+}
+
+func sa(name string) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}}
 }

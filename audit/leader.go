@@ -87,11 +87,25 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// loop runs a pass, waits Interval, and again, until ctx ends.
+// maxBackoff caps the wait after throttled passes (never below Interval).
+const maxBackoff = time.Hour
+
+// loop runs a pass, waits Interval, and again, until ctx ends. After a pass AWS throttled, it waits
+// twice as long as after the one before (Interval, 2x, 4x, ... up to an hour), then Interval again
+// once a pass gets through.
 func (r *Runner) loop(ctx context.Context) {
+	throttled := 0
 	for {
-		r.Audit.Run(ctx)
-		if !sleep(ctx, r.Interval) {
+		p := r.Audit.Run(ctx)
+		wait := r.Interval
+		if p.Throttled {
+			throttled++
+			wait = min(r.Interval<<min(throttled, 10), max(r.Interval, maxBackoff))
+			logr.FromContextOrDiscard(ctx).Info("Audit backing off: AWS throttled it", "nextPassIn", wait.String(), "throttledPasses", throttled)
+		} else {
+			throttled = 0
+		}
+		if !sleep(ctx, wait) {
 			return
 		}
 	}

@@ -63,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"outcome"}),
 		backoffs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "irsa_guard_audit_backoffs_total",
-			Help: "Pauses of the audit because AWS throttled it or timed out.",
+			Help: "Audit passes cut short because AWS throttled the audit or timed out; the next pass waits longer.",
 		}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "irsa_guard_audit_leader",
@@ -110,7 +110,9 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C, err *error
 // observe exports a finished pass and the subjects it left.
 func (m *Metrics) observe(p Pass, subjects map[string]*Subject) {
 	m.passes.WithLabelValues(string(p.Outcome)).Inc()
-	m.backoffs.Add(float64(p.Backoffs))
+	if p.Throttled {
+		m.backoffs.Inc()
+	}
 	for _, o := range []Outcome{OutcomeComplete, OutcomePartial, OutcomeFailed} {
 		v := 0.0
 		if o == p.Outcome {

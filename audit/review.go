@@ -70,7 +70,7 @@ var transientReasons = []awsfacts.Reason{
 	awsfacts.ReasonAccessDenied, awsfacts.ReasonUnknown, awsfacts.ReasonUntrustedTLS,
 }
 
-// conclusiveness reads from the facts the review rested on whether AWS answered for it.
+// conclusiveness reads from the facts the review rested on whether AWS answered for it now.
 func conclusiveness(r review.Report) reviewed {
 	var us []validators.Unverified
 	if r.AWS != nil {
@@ -82,11 +82,22 @@ func conclusiveness(r review.Report) reviewed {
 	if r.PodIdentity != nil {
 		us = append(us, r.PodIdentity.Unverified...)
 	}
-	var out reviewed
+	var reasons []string
 	for _, u := range us {
+		reasons = append(reasons, u.Reason)
+	}
+	if r.AWS != nil {
+		// Facts served from the cache past their lifetime because IAM failed: the review is the
+		// last one's, so it can neither show drift nor clear a finding.
+		for _, st := range r.AWS.Stale {
+			reasons = append(reasons, st.Reason)
+		}
+	}
+	var out reviewed
+	for _, got := range reasons {
 		for _, reason := range transientReasons {
 			// A reason may end in " via reader role NAME", or start "own account unknown: ".
-			if strings.HasPrefix(u.Reason, string(reason)) || strings.HasSuffix(u.Reason, ": "+string(reason)) {
+			if strings.HasPrefix(got, string(reason)) || strings.HasSuffix(got, ": "+string(reason)) {
 				out.inconclusive = true
 				out.throttled = out.throttled || reason == awsfacts.ReasonThrottled || reason == awsfacts.ReasonTimeout
 			}

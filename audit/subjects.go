@@ -70,6 +70,14 @@ type target struct {
 	pod *corev1.Pod
 }
 
+// key is the subject's key (Subject.Key) before it is reviewed.
+func (t target) key() string {
+	if t.sa != nil {
+		return "ServiceAccount " + t.sa.Namespace + "/" + t.sa.Name
+	}
+	return "Pod " + t.pod.Namespace + "/" + t.pod.Name
+}
+
 func (t target) object() runtime.Object {
 	if t.sa != nil {
 		return t.sa
