@@ -235,8 +235,17 @@ func TestAudit(t *testing.T) {
 	}
 
 	// Before irsa-guard runs: two ServiceAccounts, and a pod created while neither irsa-guard nor
-	// pod-identity-webhook answered (registered, failurePolicy Ignore, down).
+	// pod-identity-webhook answered (registered, failurePolicy Ignore, down). They are removed at
+	// the end: namespaces are never emptied here (no namespace controller), and other tests list
+	// every IRSA ServiceAccount of the cluster.
 	createNamespaces(t, ctx, map[string]map[string]string{auditNS: nil})
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = testEnv.Clientset.CoreV1().Pods(auditNS).Delete(ctx, "created-while-down", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+		for _, sa := range []string{"app", "worker", "stranger"} {
+			_ = testEnv.Clientset.CoreV1().ServiceAccounts(auditNS).Delete(ctx, sa, metav1.DeleteOptions{})
+		}
+	})
 	installDownPodIdentityWebhook(t, ctx)
 	for _, sa := range []string{serviceAccountYAML(auditNS, "app", "arn:aws:iam::111122223333:role/audit-app"),
 		serviceAccountYAML(auditNS, "worker", "arn:aws:iam::111122223333:role/audit-worker")} {
@@ -318,6 +327,8 @@ func TestAudit(t *testing.T) {
 		if v := w.metric(t, ctx, `irsa_guard_audit_findings{check="IRSA032",resource_namespace="audit-drift",severity="error"}`); v != -1 {
 			t.Errorf("IRSA032 findings still exported after the fix: %v", v)
 		}
+		kubectlTranscript(t, ctx, "audit-events", "get", "events", "-n", auditNS, "--field-selector", "reportingComponent=irsa-guard")
+		kubectlTranscript(t, ctx, "audit-policyreports", "get", "policyreports", "-n", auditNS)
 	})
 
 	t.Run("deleting the OIDC provider reports every ServiceAccount that relies on it", func(t *testing.T) {
@@ -345,6 +356,12 @@ func TestAudit(t *testing.T) {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 			t.Fatalf("diagnose cluster --from-audit: %v, want exit 1 (a pod fails)\n%s%s", err, out.String(), stderr.String())
+		}
+		if dir := os.Getenv("IRSA_GUARD_TRANSCRIPTS"); dir != "" {
+			text := "$ irsa-guard diagnose cluster -n " + auditNS + " --from-audit " + url + " --audit-ca ca.pem --token $TOKEN\n" + stderr.String() + out.String()
+			if err := os.WriteFile(filepath.Join(dir, "audit-diagnose.txt"), []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if !strings.Contains(stderr.String(), "From the audit of ") ||
 			!strings.Contains(out.String(), "Pod audit-drift/created-while-down  pod injected with IRSA credentials  IRSA040") ||
@@ -404,7 +421,9 @@ func TestAudit(t *testing.T) {
 		// passes would (three subjects, two attempts each, every 2 s: about 18 calls in 6 s).
 		before := w.aws.Server.Calls("GetRole")
 		time.Sleep(6 * time.Second)
-		if n := w.aws.Server.Calls("GetRole") - before; n > 4 {
+		n := w.aws.Server.Calls("GetRole") - before
+		t.Logf("GetRole calls in 6 s of throttling: %d", n)
+		if n > 4 {
 			t.Errorf("the audit made %d GetRole calls in 6 s of throttling; it should back off", n)
 		}
 		// Admissions meanwhile get their tokens and answer inside the webhook's budget.
@@ -454,4 +473,19 @@ func installDownPodIdentityWebhook(t *testing.T, ctx context.Context) {
 	t.Cleanup(func() {
 		_ = testEnv.Clientset.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(context.Background(), mwc.Name, metav1.DeleteOptions{})
 	})
+}
+
+// kubectlTranscript runs kubectl and, when $IRSA_GUARD_TRANSCRIPTS names a folder, saves the command
+// and its output there as name.txt: docs/audit.md quotes these real runs.
+func kubectlTranscript(t *testing.T, ctx context.Context, name string, args ...string) {
+	t.Helper()
+	dir := os.Getenv("IRSA_GUARD_TRANSCRIPTS")
+	if dir == "" {
+		return
+	}
+	res := testEnv.Kubectl(ctx, args...)
+	text := fmt.Sprintf("$ kubectl %s\n%s%s", strings.Join(args, " "), res.Stdout, res.Stderr)
+	if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
