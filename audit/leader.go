@@ -56,6 +56,8 @@ func (r *Runner) Start(ctx context.Context) error {
 		m.interval.Set(r.Interval.Seconds())
 	}
 	if r.Lock == nil {
+		host, _ := os.Hostname()
+		r.Audit.setHolder(host, host)
 		r.Audit.setLeader(true)
 		r.loop(ctx)
 		return nil

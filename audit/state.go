@@ -90,7 +90,11 @@ func (s *Subject) Key() string { return s.Kind + " " + s.Namespace + "/" + s.Nam
 // findingKey identifies a finding across passes: its check and exactly what it is about. The
 // message is left out on purpose: it may carry ages or counts that change while nothing else does.
 func findingKey(f validators.Finding) string {
-	return string(f.Check) + " " + f.Object.String() + " " + f.Object.Field
+	k := string(f.Check) + " " + f.Object.String()
+	if f.Object.Field != "" {
+		k += " " + f.Object.Field
+	}
+	return k
 }
 
 // worst is the subject's result: its worst finding's, pass without findings.

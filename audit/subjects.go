@@ -96,14 +96,14 @@ func (a *Auditor) listSubjects(ctx context.Context) ([]target, error) {
 	irsa := map[string]bool{}
 	for i := range sas {
 		sa := &sas[i]
-		if !review.MentionsIRSA(sa.Annotations) || a.excluded(sa.Namespace, sa.Labels) {
+		if !review.MentionsIRSA(sa.Annotations) || a.excluded(ctx, sa.Namespace, sa.Labels) {
 			continue
 		}
 		irsa[sa.Namespace+"/"+sa.Name] = true
 		out = append(out, target{sa: sa})
 	}
 	err = a.o.Lister.Pods(ctx, func(pod *corev1.Pod) {
-		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || a.excluded(pod.Namespace, pod.Labels) {
+		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || a.excluded(ctx, pod.Namespace, pod.Labels) {
 			return
 		}
 		if irsa[pod.Namespace+"/"+review.ServiceAccountName(pod)] || review.Injected(pod) {
@@ -119,12 +119,12 @@ func (a *Auditor) listSubjects(ctx context.Context) ([]target, error) {
 // excluded reports whether an object is out of the audit's scope: its namespace is excluded, or
 // the object or its namespace is labelled irsa-guard.io/skip=true, as the chart's webhook
 // selectors leave them out.
-func (a *Auditor) excluded(namespace string, labels map[string]string) bool {
+func (a *Auditor) excluded(ctx context.Context, namespace string, labels map[string]string) bool {
 	if slices.Contains(a.o.ExcludeNamespaces, namespace) || labels[config.LabelSkip] == "true" {
 		return true
 	}
 	if a.o.Cluster != nil {
-		if nl, ok := a.o.Cluster.NamespaceLabels(context.Background(), namespace); ok && nl[config.LabelSkip] == "true" {
+		if nl, ok := a.o.Cluster.NamespaceLabels(ctx, namespace); ok && nl[config.LabelSkip] == "true" {
 			return true
 		}
 	}
