@@ -70,18 +70,24 @@ func (c *cache[V]) get(ctx context.Context, key string, fetch func(context.Conte
 func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Context) (V, error)) result[V] {
 	e, fresh := c.fresh(key)
 	age := c.now().Sub(e.fetched)
+	// A background caller (the audit) fetches in flights of its own: an admission must never join
+	// a fetch that waits on the audit's share of the rate limit. Both store in the same entries.
+	flightKey, refreshCtx := key, context.Background()
+	if IsBackground(ctx) {
+		flightKey, refreshCtx = "background\x00"+key, Background(refreshCtx)
+	}
 	switch {
 	case fresh && e.negative:
 		return result[V]{val: e.val, status: statusNegative, err: e.err}
 	case fresh:
 		if age >= c.cfg.ttl*4/5 { // refresh ahead: the next caller should not pay the miss
-			c.group.DoChan(key, c.flight(context.Background(), key, true, fetch))
+			c.group.DoChan(flightKey, c.flight(refreshCtx, key, true, fetch))
 		}
 		return result[V]{val: e.val, status: statusHit}
 	}
 	var err error
 	select {
-	case res := <-c.group.DoChan(key, c.flight(ctx, key, false, fetch)):
+	case res := <-c.group.DoChan(flightKey, c.flight(ctx, key, false, fetch)):
 		if res.Err == nil || IsNotFound(res.Err) {
 			return result[V]{val: res.Val.(V), status: statusMiss, err: res.Err}
 		}
@@ -99,14 +105,15 @@ func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Co
 // flight is the shared fetch: it stores successes and not-found answers, and leaves the old
 // entry in place on any other error so that it can be served stale. Unless refreshing, it
 // first re-checks the cache: a caller that missed just before another flight stored its answer
-// must not start a second call.
+// must not start a second call. A background caller's own deadline replaces fetchTimeout: it
+// may wait longer than an admission for its share of the rate limit.
 func (c *cache[V]) flight(ctx context.Context, key string, refresh bool, fetch func(context.Context) (V, error)) func() (any, error) {
 	return func() (any, error) {
 		if e, ok := c.fresh(key); ok && !refresh {
 			return e.val, e.err
 		}
 		deadline := time.Now().Add(c.cfg.fetchTimeout)
-		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		if d, ok := ctx.Deadline(); ok && (d.Before(deadline) || IsBackground(ctx)) {
 			deadline = d
 		}
 		fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)

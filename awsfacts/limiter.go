@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/aws/smithy-go/middleware"
-	"golang.org/x/time/rate"
 )
 
 // ErrRateLimited means irsa-guard's own client-side IAM budget had no token left within the
@@ -15,8 +14,9 @@ var ErrRateLimited = errors.New("irsa-guard's IAM rate limit reached")
 
 // rateLimitMiddleware makes every attempt of every call of a client (retries included) take a
 // token from one shared limiter, so all the checks of a replica together stay under the
-// configured IAM request rate and N replicas never throttle an account.
-func rateLimitMiddleware(l *rate.Limiter) func(*middleware.Stack) error {
+// configured IAM request rate and N replicas never throttle an account. Background calls (the
+// audit) wait by the priorityLimiter's rules.
+func rateLimitMiddleware(l *priorityLimiter) func(*middleware.Stack) error {
 	mw := middleware.FinalizeMiddlewareFunc("IRSAGuardRateLimit", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		if err := l.Wait(ctx); err != nil {
 			if ctx.Err() != nil {

@@ -40,6 +40,9 @@ type Options struct {
 
 	RateLimit rate.Limit // IAM requests per second shared by all lookups; default 5
 	Burst     int        // default 20
+	// BackgroundShare is the most of RateLimit and Burst that callers marked with Background (the
+	// audit) may use; they never take the tokens admissions need. 0 gives them no limit of their own.
+	BackgroundShare float64
 
 	// Registerer receives the adapter's metrics; nil keeps them private.
 	Registerer prometheus.Registerer
@@ -116,7 +119,7 @@ func NewSDK(cfg aws.Config, opts Options) (*SDK, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register AWS metrics: %w", err)
 	}
-	limiter := rate.NewLimiter(opts.RateLimit, opts.Burst)
+	limiter := newPriorityLimiter(opts.RateLimit, opts.Burst, opts.BackgroundShare)
 	// A bounded retryer: the SDK default (3 attempts, up to 20s backoff) could outlive an
 	// admission request on its own.
 	retryer := func() aws.Retryer {

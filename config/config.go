@@ -51,7 +51,7 @@ func Modes() []Mode { return []Mode{ModeEnforce, ModeWarn, ModeOff} }
 const WebhookTimeout = 3 * time.Second
 
 // Configuration is the whole file. Commands use the sections they need: lint reads Cluster, AWS
-// and Policy; serve reads everything.
+// and Policy; serve reads everything (Audit in audit.go).
 type Configuration struct {
 	APIVersion string  `json:"apiVersion"`
 	Kind       string  `json:"kind"`
@@ -59,6 +59,7 @@ type Configuration struct {
 	AWS        AWS     `json:"aws,omitempty"`
 	Policy     Policy  `json:"policy,omitempty"`
 	Server     Server  `json:"server,omitempty"`
+	Audit      Audit   `json:"audit,omitempty"`
 }
 
 // Cluster is what irsa-guard knows about the cluster it checks for.
@@ -188,6 +189,7 @@ func Default() *Configuration {
 			LogLevel:       "info",
 			LogFormat:      "json",
 		},
+		Audit: defaultAudit(),
 	}
 }
 

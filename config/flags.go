@@ -20,6 +20,7 @@ const (
 	SectionAWS
 	SectionPolicy
 	SectionServer
+	SectionAudit
 )
 
 // Flags binds a Configuration's settings to a command's flag set and loads --config under them:
@@ -52,6 +53,8 @@ func Bind(fs *pflag.FlagSet, cfg *Configuration, sections ...Section) *Flags {
 			bindPolicy(fs, &cfg.Policy)
 		case SectionServer:
 			bindServer(fs, &cfg.Server)
+		case SectionAudit:
+			bindAudit(fs, &cfg.Audit)
 		}
 	}
 	// Record every Set the command line makes, to replay it over the file.

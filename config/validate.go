@@ -16,7 +16,7 @@ var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 // at once, each naming the setting as a flag and as a file key, and what a valid value looks like.
 func (c *Configuration) Validate(sections ...Section) error {
 	if len(sections) == 0 {
-		sections = []Section{SectionCluster, SectionAWS, SectionPolicy, SectionServer}
+		sections = []Section{SectionCluster, SectionAWS, SectionPolicy, SectionServer, SectionAudit}
 	}
 	var errs []error
 	bad := func(setting, format string, args ...any) {
@@ -32,6 +32,8 @@ func (c *Configuration) Validate(sections ...Section) error {
 			c.Policy.validate(bad)
 		case SectionServer:
 			c.Server.validate(bad)
+		case SectionAudit:
+			c.Audit.validate(bad)
 		}
 	}
 	return errors.Join(errs...)

@@ -107,7 +107,7 @@ func TestChartInstallsAndAgreesWithTheBinary(t *testing.T) {
 		kinds = append(kinds, m.Kind)
 	}
 	slices.Sort(kinds)
-	want := []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PodDisruptionBudget", "Secret",
+	want := []string{"ClusterRole", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Secret",
 		"Service", "ServiceAccount", "ValidatingWebhookConfiguration"}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("stored kinds = %v, want %v", kinds, want)

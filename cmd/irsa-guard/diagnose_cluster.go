@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -16,24 +15,45 @@ import (
 )
 
 func newDiagnoseClusterCommand(o *diagnoseOptions) *cobra.Command {
-	return &cobra.Command{
+	var from auditOptions
+	cmd := &cobra.Command{
 		Use:   "cluster",
 		Short: "Diagnose every ServiceAccount with an IRSA annotation and every pod that uses one, as a table",
 		Long: `cluster diagnoses every ServiceAccount with an eks.amazonaws.com annotation (or a mistyped one) and
 every pod that runs as one, in all namespaces (or -n NAMESPACE), and prints one line per subject,
 worst first: the status and the first failing (or unverifiable) step. Pods of one ReplicaSet,
 StatefulSet, DaemonSet or Job are diagnosed once, through their first pod. -o json prints every
-subject's full diagnosis. Images are not scanned here: run diagnose pod for that.`,
+subject's full diagnosis. Images are not scanned here: run diagnose pod for that.
+
+--from-audit URL reads the same results from irsa-guard serve's background audit (GET /audit on its
+metrics port, as your kubeconfig user: it needs get on /audit) instead of asking AWS and the cluster
+again; see docs/audit.md for reaching it with kubectl port-forward.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := o.open(cmd.Context())
-			if err != nil {
-				return err
+			var results []diagnose.Result
+			if from.url != "" {
+				if err := o.flags.Load(); err != nil {
+					return usageErrorf("%v", err)
+				}
+				if o.output != "text" && o.output != "json" {
+					return usageErrorf("-o %q: use text or json", o.output)
+				}
+				rs, snap, err := o.fromAudit(cmd.Context(), from)
+				if err != nil {
+					return err
+				}
+				results = rs
+				auditHeader(cmd.ErrOrStderr(), snap)
+			} else {
+				s, err := o.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if results, err = s.diagnoseCluster(cmd.Context()); err != nil {
+					return err
+				}
 			}
-			results, err := s.diagnoseCluster(cmd.Context())
-			if err != nil {
-				return err
-			}
+			var err error
 			if o.output == "json" {
 				err = writeIndentedJSON(cmd.OutOrStdout(), results)
 			} else {
@@ -50,6 +70,10 @@ subject's full diagnosis. Images are not scanned here: run diagnose pod for that
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&from.url, "from-audit", "", "read the results from irsa-guard serve's audit endpoint (https://.../audit) instead of recomputing them")
+	cmd.Flags().StringVar(&from.ca, "audit-ca", "", "PEM CA to verify the audit endpoint with (the webhook configuration's caBundle); default the system roots")
+	cmd.Flags().StringVar(&from.serverName, "audit-server-name", "", "name to verify the audit endpoint's certificate for (e.g. irsa-guard.irsa-guard.svc through a port-forward)")
+	return cmd
 }
 
 // diagnoseCluster diagnoses the subjects of the namespace given with -n, or of all namespaces.
@@ -70,7 +94,7 @@ func (s *session) diagnoseCluster(ctx context.Context) ([]diagnose.Result, error
 	var results []diagnose.Result
 	for i := range sas.Items {
 		sa := &sas.Items[i]
-		if !mentionsIRSA(sa.Annotations) {
+		if !review.MentionsIRSA(sa.Annotations) {
 			continue
 		}
 		irsa[types.NamespacedName{Namespace: sa.Namespace, Name: sa.Name}] = true
@@ -84,7 +108,7 @@ func (s *session) diagnoseCluster(ctx context.Context) ([]diagnose.Result, error
 	defer func() { s.o.probe = probe }()
 	for i := range pods.Items {
 		pod := &pods.Items[i]
-		if !irsa[types.NamespacedName{Namespace: pod.Namespace, Name: review.ServiceAccountName(pod)}] && !injected(pod) {
+		if !irsa[types.NamespacedName{Namespace: pod.Namespace, Name: review.ServiceAccountName(pod)}] && !review.Injected(pod) {
 			continue
 		}
 		owner := metav1.GetControllerOf(pod)
@@ -109,30 +133,6 @@ func (s *session) timed(ctx context.Context, f func(context.Context) diagnose.Re
 	ctx, cancel := context.WithTimeout(ctx, s.o.timeout)
 	defer cancel()
 	return f(ctx)
-}
-
-// mentionsIRSA reports whether annotations hold an eks.amazonaws.com key, or a near miss of one
-// (IRSA002 reports which).
-func mentionsIRSA(annotations map[string]string) bool {
-	for k := range annotations {
-		if strings.Contains(k, "eks.amazonaws.com") || strings.Contains(k, "role-arn") || strings.Contains(k, "role_arn") {
-			return true
-		}
-	}
-	return false
-}
-
-// injected reports whether pod-identity-webhook injected IRSA into a container: a pod whose
-// ServiceAccount lost its annotation since still uses the role.
-func injected(pod *corev1.Pod) bool {
-	for _, c := range pod.Spec.Containers {
-		for _, e := range c.Env {
-			if e.Name == "AWS_ROLE_ARN" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func (s *session) listError(what string, err error) error {

@@ -33,7 +33,7 @@ func newServeCommand() *cobra.Command {
 			return server.Run(cmd.Context(), cfg, restCfg)
 		},
 	}
-	flags = config.Bind(cmd.Flags(), cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy, config.SectionServer)
+	flags = config.Bind(cmd.Flags(), cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy, config.SectionServer, config.SectionAudit)
 	return cmd
 }
 

@@ -83,7 +83,7 @@ func checkServer(rendered []byte) error {
 	}
 	cfg := config.Default()
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	flags := config.Bind(fs, cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy, config.SectionServer)
+	flags := config.Bind(fs, cfg, config.SectionCluster, config.SectionAWS, config.SectionPolicy, config.SectionServer, config.SectionAudit)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("the server rejects the chart's args %v: %w", args, err)
 	}

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +40,7 @@ type IRSAGuardOptions struct {
 type IRSAGuard struct {
 	// LogFile is the server's stdout and stderr (JSON logs).
 	LogFile string
-	// MetricsURL is the Prometheus endpoint.
+	// MetricsURL is the Prometheus endpoint: HTTPS, for authorized callers only (MetricsGet).
 	MetricsURL string
 	// WebhookAddr is the webhook server's host:port (TLS).
 	WebhookAddr string
@@ -53,6 +54,12 @@ type IRSAGuard struct {
 	exited   chan struct{}
 	waitErr  error
 	webhooks bool
+
+	// What another replica needs (StartReplica), and the metrics reader's token (MetricsGet).
+	opts       IRSAGuardOptions
+	kubeconfig string
+	reader     string
+	replica    bool // started by StartReplica: Stop leaves the chart's objects
 }
 
 // BuildIRSAGuard builds ./cmd/irsa-guard from the module at root into dir and returns its path.
@@ -117,8 +124,9 @@ func StartIRSAGuard(ctx context.Context, env *Env, o IRSAGuardOptions) (g *IRSAG
 	if err != nil {
 		return nil, err
 	}
-	g = &IRSAGuard{LogFile: filepath.Join(o.Dir, "irsa-guard.log"), MetricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[1]),
-		WebhookAddr: fmt.Sprintf("127.0.0.1:%d", ports[0]), MountDir: mount, Chart: chart, env: env, exited: make(chan struct{})}
+	g = &IRSAGuard{LogFile: filepath.Join(o.Dir, "irsa-guard.log"), MetricsURL: fmt.Sprintf("https://127.0.0.1:%d/metrics", ports[1]),
+		WebhookAddr: fmt.Sprintf("127.0.0.1:%d", ports[0]), MountDir: mount, Chart: chart, env: env, exited: make(chan struct{}),
+		opts: o, kubeconfig: kubeconfig}
 	logFile, err := os.Create(g.LogFile)
 	if err != nil {
 		return nil, err
@@ -179,6 +187,10 @@ func (g *IRSAGuard) Stop() {
 	if g == nil || g.cmd == nil {
 		return
 	}
+	if g.replica {
+		g.stopReplica()
+		return
+	}
 	if g.webhooks {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_ = g.env.KubectlWithInput(ctx, g.Chart.Webhooks, "delete", "--ignore-not-found", "-f", "-")
@@ -213,18 +225,16 @@ func (g *IRSAGuard) Exited() (bool, error) {
 // WebhookRequests is how many admission requests the server has answered on path (e.g.
 // /validate-serviceaccount), from controller-runtime's controller_runtime_webhook_requests_total.
 func (g *IRSAGuard) WebhookRequests(ctx context.Context, path string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.MetricsURL, nil)
+	status, body, err := g.MetricsGet(ctx, "/metrics")
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("scrape %s: %w", g.MetricsURL, err)
+	if status != http.StatusOK {
+		return 0, fmt.Errorf("scrape %s: status %d: %s", g.MetricsURL, status, body)
 	}
-	defer resp.Body.Close()
 	total := 0
 	label := `webhook="` + path + `"`
-	scanner := bufio.NewScanner(resp.Body)
+	scanner := bufio.NewScanner(bytes.NewReader(body))
 	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
 	for scanner.Scan() {
 		line := scanner.Text()

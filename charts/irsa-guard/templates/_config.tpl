@@ -18,7 +18,8 @@ irsa-guard.configFile is the server's configuration file (package config: apiVer
 irsa-guard.io/v1alpha1, kind Configuration; keys are documented in docs/configuration.md), rendered
 from .Values.config. `irsa-guard lint --config` reads the same file. decisionBudget is derived from
 webhook.timeoutSeconds so that irsa-guard always answers before the API server gives up: 0.5 s
-below the timeout, at most 2.5 s.
+below the timeout, at most 2.5 s. The audit leaves out the namespaces the webhooks never see, and
+holds its Lease in the release namespace.
 */}}
 {{- define "irsa-guard.configFile" -}}
 {{- $c := .Values.config }}
@@ -91,4 +92,19 @@ server:
     composeRoleARN: {{ $c.fixers.composeRoleARN }}
     fsGroup: {{ $c.fixers.fsGroup }}
     fsGroupID: {{ int64 $c.fixers.fsGroupID }}
+audit:
+  enabled: {{ .Values.audit.enabled }}
+  {{- if .Values.audit.enabled }}
+  interval: {{ .Values.audit.interval }}
+  iamShare: {{ .Values.audit.iamShare }}
+  leaderElection:
+    enabled: true
+    namespace: {{ .Release.Namespace | quote }}
+    leaseName: {{ printf "%s-audit" (include "irsa-guard.fullname" .) | quote }}
+  policyReports: {{ .Values.audit.policyReports }}
+  excludeNamespaces:
+    {{- range (concat (list "kube-system" "kube-node-lease" "kube-public" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq) }}
+    - {{ . | quote }}
+    {{- end }}
+  {{- end }}
 {{- end }}

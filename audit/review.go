@@ -1,0 +1,107 @@
+package audit
+
+import (
+	"context"
+	"strings"
+
+	"github.com/irsa-guard/irsa-guard/awsfacts"
+	"github.com/irsa-guard/irsa-guard/config"
+	"github.com/irsa-guard/irsa-guard/diagnose"
+	"github.com/irsa-guard/irsa-guard/review"
+	"github.com/irsa-guard/irsa-guard/validators"
+	"github.com/irsa-guard/irsa-guard/webhook"
+)
+
+// reviewed says how a subject's review went besides its findings.
+type reviewed struct {
+	// inconclusive: AWS could not be read for it (throttled, timed out, network, AWS or
+	// irsa-guard's access failing), so its findings are not the truth about it.
+	inconclusive bool
+	// throttled: AWS throttled the audit or did not answer in time; the audit pauses.
+	throttled bool
+}
+
+// review asks the engine about one subject at StageRunning, with the audit's share of the IAM
+// rate limit, and applies the modes. It returns nil for a subject in mode off.
+func (a *Auditor) review(ctx context.Context, t target) (*Subject, reviewed) {
+	ctx, cancel := context.WithTimeout(awsfacts.Background(ctx), a.o.SubjectTimeout)
+	defer cancel()
+	s := &Subject{CheckedAt: a.o.Clock()}
+	in := diagnose.Input{AWSWhy: a.o.AWSWhy}
+	var labels map[string]string
+	switch {
+	case t.sa != nil:
+		sa := t.sa
+		s.Kind, s.Namespace, s.Name, s.UID, labels = "ServiceAccount", sa.Namespace, sa.Name, string(sa.UID), sa.Labels
+		in.Report = a.o.Engine.Explain(ctx, review.Subject{Stage: review.StageRunning, ServiceAccount: sa})
+	default:
+		pod := t.pod
+		s.Kind, s.Namespace, s.Name, s.UID, labels = "Pod", pod.Namespace, pod.Name, string(pod.UID), pod.Labels
+		s.Owner = ownerOf(pod)
+		in.Report = a.o.Engine.Explain(ctx, review.Subject{Stage: review.StageRunning, Pod: pod})
+		in.IsPod = true
+		in.ImagesWhy = "not scanned by the audit: run irsa-guard diagnose pod " + pod.Namespace + "/" + pod.Name
+	}
+	if a.o.Context.Cluster == "" {
+		in.PodIdentityWhy = "EKS Pod Identity associations were not read: the EKS cluster's name is not configured (cluster.name)"
+	}
+	subject := webhook.Subject{Namespace: s.Namespace, ObjectLabels: labels}
+	if a.o.Cluster != nil {
+		subject.NamespaceLabels, subject.NamespaceKnown = a.o.Cluster.NamespaceLabels(ctx, s.Namespace)
+	}
+	d := a.o.Policy.Decide(subject, in.Report.Findings)
+	if d.Mode == config.ModeOff {
+		return nil, reviewed{}
+	}
+	s.Findings = d.Reported
+	if s.Findings == nil {
+		s.Findings = []validators.Finding{}
+	}
+	s.Result = worst(s.Findings)
+	in.Subject = s.Kind + " " + s.Namespace + "/" + s.Name
+	s.Diagnosis = diagnose.Result{Subject: in.Subject, Context: a.o.Context, Steps: diagnose.Walk(in)}
+	return s, conclusiveness(in.Report)
+}
+
+// The awsfacts reasons that say nothing about the subject and may pass (everything but "not
+// found", and "no access to account", which is how irsa-guard is set up).
+var transientReasons = []awsfacts.Reason{
+	awsfacts.ReasonThrottled, awsfacts.ReasonTimeout, awsfacts.ReasonNetwork, awsfacts.ReasonServer,
+	awsfacts.ReasonAccessDenied, awsfacts.ReasonUnknown, awsfacts.ReasonUntrustedTLS,
+}
+
+// conclusiveness reads from the facts the review rested on whether AWS answered for it now.
+func conclusiveness(r review.Report) reviewed {
+	var us []validators.Unverified
+	if r.AWS != nil {
+		us = append(us, r.AWS.Unverified...)
+	} else if r.Identity != nil {
+		// The AWS checks were due but did not finish within the subject's time.
+		return reviewed{inconclusive: true, throttled: true}
+	}
+	if r.PodIdentity != nil {
+		us = append(us, r.PodIdentity.Unverified...)
+	}
+	var reasons []string
+	for _, u := range us {
+		reasons = append(reasons, u.Reason)
+	}
+	if r.AWS != nil {
+		// Facts served from the cache past their lifetime because IAM failed: the review is the
+		// last one's, so it can neither show drift nor clear a finding.
+		for _, st := range r.AWS.Stale {
+			reasons = append(reasons, st.Reason)
+		}
+	}
+	var out reviewed
+	for _, got := range reasons {
+		for _, reason := range transientReasons {
+			// A reason may end in " via reader role NAME", or start "own account unknown: ".
+			if strings.HasPrefix(got, string(reason)) || strings.HasSuffix(got, ": "+string(reason)) {
+				out.inconclusive = true
+				out.throttled = out.throttled || reason == awsfacts.ReasonThrottled || reason == awsfacts.ReasonTimeout
+			}
+		}
+	}
+	return out
+}
