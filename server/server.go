@@ -101,19 +101,16 @@ func Run(ctx context.Context, cfg *config.Configuration, restCfg *rest.Config) e
 }
 
 // newManager builds the controller-runtime manager: TLS 1.2+ without HTTP/2 (Rapid Reset,
-// GHSA-qppj-fm5r-hxr3) on the webhook and metrics servers, managed fields stripped from cached
-// objects, and the drain delay as the graceful shutdown timeout.
+// GHSA-qppj-fm5r-hxr3) on the webhook and metrics servers, the webhook server's timeouts and
+// connection and body limits (webhookLimits), managed fields stripped from cached objects, and the
+// drain delay as the graceful shutdown timeout.
 func newManager(cfg *config.Configuration, restCfg *rest.Config, scheme *runtime.Scheme) (ctrl.Manager, error) {
-	tlsOpts := func(c *tls.Config) {
-		c.MinVersion = tls.VersionTLS12
-		c.NextProtos = []string{"http/1.1"}
-	}
 	drain := cfg.Server.ShutdownDelay.Duration
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: cfg.Server.MetricsAddr, TLSOpts: []func(*tls.Config){tlsOpts}},
+		Metrics:                 metricsserver.Options{BindAddress: cfg.Server.MetricsAddr, TLSOpts: []func(*tls.Config){hardenTLS}},
 		HealthProbeBindAddress:  cfg.Server.HealthAddr,
-		WebhookServer:           crwebhook.NewServer(crwebhook.Options{Port: cfg.Server.WebhookPort, CertDir: cfg.Server.CertDir, TLSOpts: []func(*tls.Config){tlsOpts}}),
+		WebhookServer:           newWebhookServer(crwebhook.Options{Port: cfg.Server.WebhookPort, CertDir: cfg.Server.CertDir, TLSOpts: []func(*tls.Config){hardenTLS}}, defaultWebhookLimits),
 		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		GracefulShutdownTimeout: &drain,
 	})
@@ -121,6 +118,12 @@ func newManager(cfg *config.Configuration, restCfg *rest.Config, scheme *runtime
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 	return mgr, nil
+}
+
+// hardenTLS is the webhook and metrics servers' TLS: 1.2 or later, HTTP/1.1 only.
+func hardenTLS(c *tls.Config) {
+	c.MinVersion = tls.VersionTLS12
+	c.NextProtos = []string{"http/1.1"}
 }
 
 // awsOptions are the AWS facts source's settings from the configuration.
