@@ -67,7 +67,9 @@ type created struct {
 // the clientset that made the request, so each worker has its own.
 type perRequestWarnings struct{ got []string }
 
-func (p *perRequestWarnings) HandleWarningHeader(_ int, _ string, text string) { p.got = append(p.got, text) }
+func (p *perRequestWarnings) HandleWarningHeader(_ int, _ string, text string) {
+	p.got = append(p.got, text)
+}
 
 // stream creates ServiceAccounts in ns at streamRate, each annotated with a role that does not
 // exist (so a reviewed create carries an IRSA010 warning): streamCreates of them, and at least
