@@ -112,22 +112,21 @@ func printTable(w io.Writer, samples []sample, o options) {
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.0f%% | %.1f | %.1f | %.1f | %.1f | %d | %d | %s |\n", s.at, s.sent, s.answered, s.errors, s.denied,
 			100*s.couldNotVerifyShare, ms(s.p50), ms(s.p99), ms(s.max), s.rssMiB, s.goroutines, s.fds, s.fault)
 	}
-	if len(samples) < 4 {
-		return
-	}
-	// Flatness: the first minute against the last, past the start-up.
-	first, last := samples[min(len(samples)-1, int(time.Minute/o.interval)):], samples[len(samples)-min(len(samples)/2, int(time.Minute/o.interval)):]
-	avg := func(ss []sample, f func(sample) float64) float64 {
-		t := 0.0
-		for _, s := range ss {
-			t += f(s)
-		}
-		return t / float64(len(ss))
-	}
-	head := first[:min(len(first), int(time.Minute/o.interval))]
-	rss := func(s sample) float64 { return s.rssMiB }
-	gr := func(s sample) float64 { return float64(s.goroutines) }
 	fmt.Fprintf(w, "\nsummary: %d offered, %d answered, %d errors (%.2f%%), %.0f/s answered\n", sent, answered, errs, 100*float64(errs)/float64(max(sent, 1)),
 		float64(answered)/o.duration.Seconds())
-	fmt.Fprintf(w, "RSS: %.1f MiB in minute 2, %.1f MiB in the last minute; goroutines: %.0f and %.0f\n", avg(head, rss), avg(last, rss), avg(head, gr), avg(last, gr))
+	// Flat is the target: per 2-minute window, the floor (between fault windows) and the peak (in
+	// them) of resident memory and goroutines.
+	fmt.Fprintf(w, "\n| window | RSS floor MiB | RSS peak MiB | goroutines floor | goroutines peak | p99 floor ms | p99 peak ms |\n|---|---|---|---|---|---|---|\n")
+	per := int(2 * time.Minute / o.interval)
+	for i := 0; i < len(samples); i += per {
+		win := samples[i:min(len(samples), i+per)]
+		lo, hi := win[0], win[0]
+		for _, s := range win {
+			lo.rssMiB, hi.rssMiB = math.Min(lo.rssMiB, s.rssMiB), math.Max(hi.rssMiB, s.rssMiB)
+			lo.goroutines, hi.goroutines = min(lo.goroutines, s.goroutines), max(hi.goroutines, s.goroutines)
+			lo.p99, hi.p99 = min(lo.p99, s.p99), max(hi.p99, s.p99)
+		}
+		fmt.Fprintf(w, "| %s-%s | %.1f | %.1f | %d | %d | %.1f | %.1f |\n", win[0].at-o.interval, win[len(win)-1].at,
+			lo.rssMiB, hi.rssMiB, lo.goroutines, hi.goroutines, ms(lo.p99), ms(hi.p99))
+	}
 }
