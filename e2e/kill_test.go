@@ -235,7 +235,7 @@ func TestWebhookKilledMidStream(t *testing.T) {
 	lint.Stdin = strings.NewReader(stored.Stdout)
 	out, err := lint.Output()
 	var exit *exec.ExitError
-	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 1) {
 		t.Fatalf("irsa-guard lint: %v\n%s", err, out)
 	}
 	var report struct {
