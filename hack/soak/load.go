@@ -74,8 +74,10 @@ func soak(ctx context.Context, w *world, fake *fakeaws.Server, g *testenv.IRSAGu
 	}}
 	defer client.CloseIdleConnections()
 	st := &stats{}
+	// active is the fault in force; seen is what the next sample reports: any fault in force at
+	// some time during its interval.
 	var faultMu sync.Mutex
-	currentFault := ""
+	active, seen := "", ""
 	start := time.Now()
 	loadCtx, stop := context.WithTimeout(ctx, o.duration)
 	defer stop()
@@ -92,13 +94,16 @@ func soak(ctx context.Context, w *world, fake *fakeaws.Server, g *testenv.IRSAGu
 			f := faultCycle[i%len(faultCycle)]
 			_ = fake.SetFaults(f.fault)
 			faultMu.Lock()
-			currentFault = f.name
+			active, seen = f.name, f.name
 			faultMu.Unlock()
 			select {
 			case <-loadCtx.Done():
 			case <-time.After(15 * time.Second):
 			}
 			_ = fake.SetFaults()
+			faultMu.Lock()
+			active = ""
+			faultMu.Unlock()
 		}
 	})
 
@@ -131,14 +136,14 @@ func soak(ctx context.Context, w *world, fake *fakeaws.Server, g *testenv.IRSAGu
 	var samples []sample
 	ticker := time.NewTicker(o.interval)
 	defer ticker.Stop()
-	faultSeen := ""
 	for loadCtx.Err() == nil {
 		select {
 		case <-loadCtx.Done():
 		case <-ticker.C:
 		}
 		faultMu.Lock()
-		faultSeen, currentFault = currentFault, ""
+		faultSeen := seen
+		seen = active
 		faultMu.Unlock()
 		lat, sent, errs, denied, cnv, lastErr := st.take()
 		s := sample{at: time.Since(start).Round(time.Second), sent: sent, answered: len(lat), errors: errs, denied: denied, fault: faultSeen}
