@@ -119,3 +119,10 @@ image-build-check: ## Run the Dockerfile's build step without Docker and check t
 fake-aws: ## Serve examples/demo/aws-state.yaml as a local fake IAM/STS/EKS (prints the AWS_* env); dev tooling, not in the product binary
 	$(GO) build -o bin/fake-aws ./hack/fake-aws
 	bin/fake-aws --state examples/demo/aws-state.yaml --oidc-issuer
+
+SOAK_DURATION ?= 10m
+SOAK_RATE ?= 500
+
+.PHONY: soak
+soak: controlplane helm-tools ## Soak serve: SOAK_DURATION (10m) at SOAK_RATE (500) reviews/s with IAM faults; plots docs/soak.svg; not part of test
+	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) $(GO) run ./hack/soak -duration $(SOAK_DURATION) -rate $(SOAK_RATE) -svg docs/soak.svg || rc=$$?; hack/controlplane.sh sweep; exit $$rc

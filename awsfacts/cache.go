@@ -21,6 +21,17 @@ const (
 // cluster's roles all stay cached with room for churn.
 const maxEntries = 20000
 
+// While AWS fails, an expired entry within its stale window is served at once for staleFastFor
+// after its last failed refresh, with one refresh at most every refreshRetry in the background,
+// instead of every lookup waiting for a refresh of its own. Without this, each review of an
+// expired key started a fetch that failed again, those fetches spent the IAM rate limit, and every
+// such review then waited at the limiter up to its deadline before getting the stale answer
+// (docs/performance.md, the soak).
+const (
+	staleFastFor = 30 * time.Second
+	refreshRetry = 5 * time.Second
+)
+
 // cacheConfig are a cache's lifetimes (see Options).
 type cacheConfig struct {
 	ttl, negativeTTL, staleFor, fetchTimeout time.Duration
@@ -31,6 +42,10 @@ type entry[V any] struct {
 	err      error // set on a negative (not found) entry
 	fetched  time.Time
 	negative bool
+	// failed is when the last refresh of this positive entry failed, and failErr why; zero after
+	// a successful one.
+	failed  time.Time
+	failErr error
 }
 
 // result is one cache answer. For statusStale, err is the failed refresh and age the entry's.
@@ -85,6 +100,12 @@ func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Co
 		}
 		return result[V]{val: e.val, status: statusHit}
 	}
+	if !e.fetched.IsZero() && !e.negative && age < c.cfg.staleFor && !e.failed.IsZero() && c.now().Sub(e.failed) < staleFastFor {
+		if c.now().Sub(e.failed) >= refreshRetry {
+			c.group.DoChan(key, c.flight(context.Background(), key, true, fetch))
+		}
+		return result[V]{val: e.val, status: statusStale, age: age, err: e.failErr}
+	}
 	var err error
 	select {
 	case res := <-c.group.DoChan(flightKey, c.flight(ctx, key, false, fetch)):
@@ -102,8 +123,8 @@ func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Co
 	return result[V]{val: zero, status: statusMiss, err: err}
 }
 
-// flight is the shared fetch: it stores successes and not-found answers, and leaves the old
-// entry in place on any other error so that it can be served stale. Unless refreshing, it
+// flight is the shared fetch: it stores successes and not-found answers, and on any other error
+// leaves the old entry in place, marked failed, so that it can be served stale. Unless refreshing, it
 // first re-checks the cache: a caller that missed just before another flight stored its answer
 // must not start a second call. A background caller's own deadline replaces fetchTimeout: it
 // may wait longer than an admission for its share of the rate limit.
@@ -121,6 +142,8 @@ func (c *cache[V]) flight(ctx context.Context, key string, refresh bool, fetch f
 		v, err := fetch(fctx)
 		if err == nil || IsNotFound(err) {
 			c.store(key, entry[V]{val: v, err: err, fetched: c.now(), negative: err != nil})
+		} else {
+			c.markFailed(key, err)
 		}
 		return v, err
 	}
@@ -137,6 +160,16 @@ func (c *cache[V]) store(key string, e entry[V]) {
 		}
 	}
 	if _, exists := c.entries[key]; exists || len(c.entries) < maxEntries {
+		c.entries[key] = e
+	}
+}
+
+// markFailed notes a failed refresh on key's positive entry, if there is one.
+func (c *cache[V]) markFailed(key string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok && !e.negative {
+		e.failed, e.failErr = c.now(), err
 		c.entries[key] = e
 	}
 }

@@ -26,6 +26,8 @@ func TestClassifySDKErrors(t *testing.T) {
 		"ServiceUnavailable is a server error":            {role: "app", fault: &awsstate.Fault{API: "GetRole", Error: "ServiceUnavailable"}, want: ReasonServer},
 		"a truncated XML body is a server error":          {role: "app", fault: &awsstate.Fault{API: "GetRole", Malformed: true}, want: ReasonServer},
 		"a dropped connection is a network error":         {role: "app", fault: &awsstate.Fault{API: "GetRole", Drop: true}, want: ReasonNetwork},
+		"a reset connection is a network error":           {role: "app", fault: &awsstate.Fault{API: "GetRole", Reset: true}, want: ReasonNetwork},
+		"an HTML page instead of XML is a server error":   {role: "app", fault: &awsstate.Fault{API: "GetRole", WrongContentType: true}, want: ReasonServer},
 		"an answer slower than the deadline is timeout":   {role: "app", fault: &awsstate.Fault{API: "GetRole", Latency: time.Second}, timeout: 50 * time.Millisecond, want: ReasonTimeout},
 		"InvalidInput is neither a finding nor transient": {role: "app", fault: &awsstate.Fault{API: "GetRole", Error: "InvalidInput"}, want: ReasonUnknown},
 	}

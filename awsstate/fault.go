@@ -9,7 +9,7 @@ import (
 )
 
 // Fault is one injected misbehaviour. Every matching fault adds its latency; then the first
-// matching fault with an outcome (Drop, Malformed, Error) answers instead of the real handler.
+// matching fault with an outcome (Drop, Reset, Malformed, WrongContentType, Error) answers instead of the real handler.
 type Fault struct {
 	// API limits the fault to one action ("GetRole", "AssumeRole", "DescribeCluster", ...);
 	// empty means every API.
@@ -24,6 +24,12 @@ type Fault struct {
 	Malformed bool `yaml:"malformed,omitempty" json:"malformed,omitempty"`
 	// Drop closes the connection without any response.
 	Drop bool `yaml:"drop,omitempty" json:"drop,omitempty"`
+	// Reset aborts the connection with a TCP RST (connection reset by peer), as a middlebox or a
+	// restarting load balancer does.
+	Reset bool `yaml:"reset,omitempty" json:"reset,omitempty"`
+	// WrongContentType answers 200 with an HTML page (text/html), as a captive proxy or a
+	// misrouted endpoint does.
+	WrongContentType bool `yaml:"wrongContentType,omitempty" json:"wrongContentType,omitempty"`
 	// Every applies the fault to every Nth matching request only (the Nth, 2Nth, ...);
 	// 0 or 1 means every request.
 	Every int `yaml:"every,omitempty" json:"every,omitempty"`
@@ -36,16 +42,16 @@ var knownFaultErrors = []string{"Throttling", "AccessDenied", "InvalidInput", "N
 // Validate reports a fault that does nothing or combines outcomes.
 func (f Fault) Validate() error {
 	outcomes := 0
-	for _, b := range []bool{f.Error != "", f.Malformed, f.Drop} {
+	for _, b := range []bool{f.Error != "", f.Malformed, f.Drop, f.Reset, f.WrongContentType} {
 		if b {
 			outcomes++
 		}
 	}
 	switch {
 	case outcomes > 1:
-		return errors.New("choose at most one of error, malformed and drop per fault; list two faults to combine them")
+		return errors.New("choose at most one of error, malformed, drop, reset and wrongContentType per fault; list two faults to combine them")
 	case outcomes == 0 && f.Latency == 0:
-		return errors.New("fault does nothing; set latency, error, malformed or drop")
+		return errors.New("fault does nothing; set latency, error, malformed, drop, reset or wrongContentType")
 	case f.Latency < 0:
 		return fmt.Errorf("latency %s must not be negative", f.Latency)
 	case f.Every < 0:

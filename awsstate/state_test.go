@@ -89,7 +89,7 @@ func TestParseStateRejects(t *testing.T) {
 		},
 		"a fault with two outcomes": {
 			"callerAccount: \"111122223333\"\nfaults:\n  - {error: Throttling, drop: true}\n",
-			"faults[0]: choose at most one of error, malformed and drop",
+			"faults[0]: choose at most one of error, malformed, drop, reset and wrongContentType",
 		},
 		"a fault latency without a unit": {
 			"callerAccount: \"111122223333\"\nfaults:\n  - {latency: 100}\n",

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -74,7 +76,7 @@ func (s *Server) pickFaults(api string) (time.Duration, *awsstate.Fault) {
 			continue
 		}
 		latency += f.Latency
-		if outcome == nil && (f.Error != "" || f.Malformed || f.Drop) {
+		if outcome == nil && (f.Error != "" || f.Malformed || f.Drop || f.Reset || f.WrongContentType) {
 			fc := f.Fault
 			outcome = &fc
 		}
@@ -97,14 +99,21 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, api string,
 	switch {
 	case f == nil:
 		return false
-	case f.Drop:
+	case f.Drop || f.Reset:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
+				if tc, ok := conn.(*net.TCPConn); ok && f.Reset {
+					_ = tc.SetLinger(0) // close with RST instead of FIN
+				}
 				_ = conn.Close()
 				return true
 			}
 		}
 		panic(http.ErrAbortHandler) // net/http closes the connection without a response
+	case f.WrongContentType:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "<!DOCTYPE html>\n<html><head><title>Sign in to continue</title></head><body><form action=\"/login\"></form></body></html>\n")
 	case f.Malformed:
 		malformed()
 	default:

@@ -67,6 +67,25 @@ func TestFaultsReachTheSDKAsAWSErrors(t *testing.T) {
 				}
 			},
 		},
+		"a reset connection is a send error saying so": {
+			fault: awsstate.Fault{Reset: true},
+			check: func(t *testing.T, err error) {
+				var se *smithyhttp.RequestSendError
+				if !errors.As(err, &se) || !strings.Contains(err.Error(), "connection reset by peer") {
+					t.Errorf("error %v (%T) is not a RequestSendError for a reset connection", err, err)
+				}
+			},
+		},
+		"an HTML page is a 200 the SDK cannot parse": {
+			fault: awsstate.Fault{WrongContentType: true},
+			check: func(t *testing.T, err error) {
+				var re *awshttp.ResponseError
+				var ae smithy.APIError
+				if !errors.As(err, &re) || re.HTTPStatusCode() != 200 || errors.As(err, &ae) {
+					t.Errorf("error %v (%T) is not a 200 response the SDK could not parse", err, err)
+				}
+			},
+		},
 		"a dropped connection is a send error with no response": {
 			fault: awsstate.Fault{Drop: true},
 			check: func(t *testing.T, err error) {

@@ -39,6 +39,7 @@ type source struct {
 	provider *validators.ProviderFacts
 	asked    atomic.Int32
 	delay    time.Duration
+	release  chan struct{} // closed at the test's end: a delayed call then returns
 	clock    func() time.Time
 	// associations are EKS Pod Identity associations by namespace/name, with podIdentityRole
 	// the role every association uses (nil: not found).
@@ -57,7 +58,10 @@ func newSource(trust validators.TrustDocument) *source {
 func (s *source) IdentityFacts(ctx context.Context, id validators.Identity) validators.AWSFacts {
 	s.asked.Add(1)
 	if s.delay > 0 {
-		time.Sleep(s.delay) // a source that ignores its deadline
+		select { // a source that ignores its deadline, until the test ends
+		case <-time.After(s.delay):
+		case <-s.release:
+		}
 	}
 	if id.RoleARN != s.role.ARN {
 		return validators.AWSFacts{Now: s.clock(), Partition: "aws", RoleNotFound: true, Provider: s.provider}
@@ -269,7 +273,8 @@ func TestMemoKeysOnTheFactsAndTheClock(t *testing.T) {
 // IRSA090 when the caller's deadline passes, never waited on.
 func TestAWSChecksAnswerWithinTheDeadline(t *testing.T) {
 	src := newSource(trustFor("shop", "cart"))
-	src.delay = 2 * time.Second
+	src.delay, src.release = 2*time.Second, make(chan struct{})
+	t.Cleanup(func() { close(src.release) })
 	e := New(config.Default(), Options{Facts: src, Issuer: issuer})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

@@ -101,26 +101,23 @@ func Run(ctx context.Context, cfg *config.Configuration, restCfg *rest.Config) e
 }
 
 // newManager builds the controller-runtime manager: TLS 1.2+ without HTTP/2 (Rapid Reset,
-// GHSA-qppj-fm5r-hxr3) on the webhook and metrics servers, managed fields stripped from cached
-// objects, and the drain delay as the graceful shutdown timeout. The metrics port serves HTTPS
-// with the webhook's certificate and lets in only callers the API server authenticates
-// (TokenReview) and authorizes for the path (SubjectAccessReview), as kubebuilder scaffolds it:
-// the audit's findings there name roles, accounts and namespaces.
+// GHSA-qppj-fm5r-hxr3) on the webhook and metrics servers, the webhook server's timeouts and
+// connection and body limits (webhookLimits), managed fields stripped from cached objects, and the
+// drain delay as the graceful shutdown timeout. The metrics port serves HTTPS with the webhook's
+// certificate and lets in only callers the API server authenticates (TokenReview) and authorizes
+// for the path (SubjectAccessReview), as kubebuilder scaffolds it: the audit's findings there
+// name roles, accounts and namespaces.
 func newManager(cfg *config.Configuration, restCfg *rest.Config, scheme *runtime.Scheme) (ctrl.Manager, error) {
-	tlsOpts := func(c *tls.Config) {
-		c.MinVersion = tls.VersionTLS12
-		c.NextProtos = []string{"http/1.1"}
-	}
 	drain := cfg.Server.ShutdownDelay.Duration
 	metrics := metricsserver.Options{
 		BindAddress: cfg.Server.MetricsAddr, SecureServing: true, CertDir: cfg.Server.CertDir,
-		FilterProvider: filters.WithAuthenticationAndAuthorization, TLSOpts: []func(*tls.Config){tlsOpts},
+		FilterProvider: filters.WithAuthenticationAndAuthorization, TLSOpts: []func(*tls.Config){hardenTLS},
 	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metrics,
 		HealthProbeBindAddress:  cfg.Server.HealthAddr,
-		WebhookServer:           crwebhook.NewServer(crwebhook.Options{Port: cfg.Server.WebhookPort, CertDir: cfg.Server.CertDir, TLSOpts: []func(*tls.Config){tlsOpts}}),
+		WebhookServer:           newWebhookServer(crwebhook.Options{Port: cfg.Server.WebhookPort, CertDir: cfg.Server.CertDir, TLSOpts: []func(*tls.Config){hardenTLS}}, defaultWebhookLimits),
 		Cache:                   CacheOptions(scheme),
 		GracefulShutdownTimeout: &drain,
 	})
@@ -128,6 +125,12 @@ func newManager(cfg *config.Configuration, restCfg *rest.Config, scheme *runtime
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 	return mgr, nil
+}
+
+// hardenTLS is the webhook and metrics servers' TLS: 1.2 or later, HTTP/1.1 only.
+func hardenTLS(c *tls.Config) {
+	c.MinVersion = tls.VersionTLS12
+	c.NextProtos = []string{"http/1.1"}
 }
 
 // awsOptions are the AWS facts source's settings from the configuration.

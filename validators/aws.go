@@ -106,8 +106,10 @@ func CheckAWS(id Identity, f AWSFacts) []Finding {
 		out = append(out, finding)
 	}
 	for _, s := range f.Stale {
-		out = append(out, NewFinding(CheckCouldNotVerify, id.Object,
-			fmt.Sprintf("used %s data cached %s ago: refresh failed (%s)", s.What, s.Age.Round(time.Second), s.Reason)))
+		note := NewFinding(CheckCouldNotVerify, id.Object,
+			fmt.Sprintf("used %s data cached %s ago: refresh failed (%s)", s.What, s.Age.Round(time.Second), s.Reason))
+		note.Stale = true
+		out = append(out, note)
 	}
 	out = append(out, checkRole(id, f)...)
 	out = append(out, checkProvider(id, f)...)

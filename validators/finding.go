@@ -49,6 +49,10 @@ type Finding struct {
 	Message        string   `json:"message"`
 	PredictedError string   `json:"predictedError,omitempty"`
 	Fix            string   `json:"fix"`
+	// Stale marks an IRSA090 that says a fact was served from an answer IAM gave earlier, after a
+	// refresh failed (stale-if-error): the checks did run, on that answer, so it is a note and
+	// failClosed has nothing to deny. Not part of the JSON shape.
+	Stale bool `json:"-"`
 }
 
 // findingJSON is Finding's wire form.

@@ -46,7 +46,8 @@ type Decision struct {
 // label, else the configured namespace mode, else the global mode; a per-check mode then
 // overrides it for that check, except that "off" for a namespace (or globally) silences every
 // check. Findings about irsa-guard's own infrastructure (IRSA090) never deny unless
-// FailClosed is set and the check is enforced, but always warn. Other info findings are reported
+// FailClosed is set and the check is enforced, but always warn; an IRSA090 that only says a
+// cached answer was used (Finding.Stale) never denies: the checks ran on that answer. Other info findings are reported
 // but not sent as warnings.
 func (p Policy) Decide(s Subject, findings []validators.Finding) Decision {
 	if s.ObjectLabels[config.LabelSkip] == "true" {
@@ -63,7 +64,7 @@ func (p Policy) Decide(s Subject, findings []validators.Finding) Decision {
 		switch {
 		case m == config.ModeOff:
 			continue
-		case m == config.ModeEnforce && f.Check == validators.CheckCouldNotVerify && p.FailClosed:
+		case m == config.ModeEnforce && f.Check == validators.CheckCouldNotVerify && p.FailClosed && !f.Stale:
 			deny = append(deny, f)
 		case m == config.ModeEnforce && f.Severity == validators.SeverityError && f.Check != validators.CheckCouldNotVerify:
 			deny = append(deny, f)

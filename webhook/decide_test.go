@@ -20,6 +20,8 @@ func TestDecide(t *testing.T) {
 	roleMissing := finding(validators.CheckRoleNotFound, `role "arn:aws:iam::111122223333:role/cart" does not exist`)
 	tooBroad := finding(validators.CheckTrustTooBroad, "any ServiceAccount of the cluster can assume the role")
 	throttled := finding(validators.CheckCouldNotVerify, "IAM throttled the GetRole call; role not verified")
+	staleNote := finding(validators.CheckCouldNotVerify, "used role data cached 14m0s ago: refresh failed (throttled)")
+	staleNote.Stale = true
 	many := []validators.Finding{roleMissing, tooBroad, throttled,
 		finding(validators.CheckProviderAudience, "provider lacks audience sts.amazonaws.com"),
 		finding(validators.CheckTrustConditions, "sub condition is for namespace shopp"),
@@ -54,6 +56,10 @@ func TestDecide(t *testing.T) {
 		"could not verify denies when fail-closed": {
 			policy: Policy{config.Policy{Mode: config.ModeEnforce, FailClosed: true}}, findings: []validators.Finding{throttled},
 			wantAllowed: false, wantWarnings: []string{throttled.String()}, wantDenial: []string{throttled.String()},
+		},
+		"fail-closed does not deny on an answer served from cache after a failed refresh": {
+			policy: Policy{config.Policy{Mode: config.ModeEnforce, FailClosed: true}}, findings: []validators.Finding{staleNote},
+			wantAllowed: true, wantWarnings: []string{staleNote.String()},
 		},
 		"fail-closed does nothing in warn mode": {
 			policy: Policy{config.Policy{Mode: config.ModeWarn, FailClosed: true}}, findings: []validators.Finding{throttled},

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -73,6 +75,12 @@ func FuzzAdmissionReview(f *testing.F) {
 				if len([]rune(w)) > validators.MaxMessageRunes || w != validators.SanitizeMessage(w, validators.MaxMessageRunes) {
 					t.Fatalf("%s: warning is too long or has control characters: %q", name, w)
 				}
+			}
+			// A denial is one finding per line; nothing from the object may add a line or a
+			// terminal escape to what kubectl prints.
+			if r := out.Response.Result; !out.Response.Allowed && r != nil && r.Code == http.StatusForbidden &&
+				strings.IndexFunc(r.Message, func(c rune) bool { return c != '\n' && unicode.IsControl(c) }) >= 0 {
+				t.Fatalf("%s: denial has control characters: %q", name, r.Message)
 			}
 		}
 	})

@@ -1,0 +1,50 @@
+package awsfacts
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/irsa-guard/irsa-guard/awsstate"
+)
+
+// TestFailingIAMIsNotAskedOnEveryLookup: once a refresh failed, lookups of the expired entry get
+// the stale answer at once, without an IAM call each, and one refresh runs in the background
+// every refreshRetry until IAM answers again.
+func TestFailingIAMIsNotAskedOnEveryLookup(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.verifier(t, func(o *Options) { o.Account = ownAccount })
+	ctx := testContext(t)
+	check(v, ctx, e.identity(appRole))
+	if err := e.aws.SetFaults(awsstate.Fault{API: "GetRole", Error: "ServiceUnavailable"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(11 * time.Minute) // expired, within the hour of stale-if-error
+	stale := func(want string) {
+		t.Helper()
+		got := check(v, ctx, e.identity(appRole))
+		if s := summary(got); strings.Join(s, " ") != "IRSA090/info" || got[0].Message != want {
+			t.Fatalf("findings = %v, want only the stale note %q", got, want)
+		}
+	}
+	stale("used role data cached 11m0s ago: refresh failed (AWS server error)") // this lookup asked IAM, and failed
+	calls := e.aws.Calls("GetRole")
+	for range 20 {
+		stale("used role data cached 11m0s ago: refresh failed (AWS server error)")
+	}
+	if n := e.aws.Calls("GetRole"); n != calls {
+		t.Fatalf("20 lookups right after a failed refresh made %d GetRole calls, want 0", n-calls)
+	}
+	e.clock.Add(refreshRetry)
+	stale("used role data cached 11m5s ago: refresh failed (AWS server error)") // served at once, refreshed behind
+	waitFor(t, func() bool { return e.aws.Calls("GetRole") >= calls+2 })        // both attempts of the refresh failed
+	if err := e.aws.SetFaults(); err != nil {                                   // IAM is back
+		t.Fatal(err)
+	}
+	e.clock.Add(refreshRetry)
+	stale("used role data cached 11m10s ago: refresh failed (AWS server error)") // the background refresh succeeds
+	waitFor(t, func() bool { return len(check(v, ctx, e.identity(appRole))) == 0 })
+	if n := counterValue(v.metrics.cache.WithLabelValues("role", "stale")); n < 23 {
+		t.Errorf("stale serves counted = %v, want at least 23", n)
+	}
+}
