@@ -100,7 +100,9 @@ func (c *cache[V]) lookup(ctx context.Context, key string, fetch func(context.Co
 		}
 		return result[V]{val: e.val, status: statusHit}
 	}
-	if !e.fetched.IsZero() && !e.negative && age < c.cfg.staleFor && !e.failed.IsZero() && c.now().Sub(e.failed) < staleFastFor {
+	// The audit (a background caller) is not served stale at once: it is there to notice what
+	// changed, within its own share of the rate limit, and it marks a stale answer inconclusive.
+	if !IsBackground(ctx) && !e.fetched.IsZero() && !e.negative && age < c.cfg.staleFor && !e.failed.IsZero() && c.now().Sub(e.failed) < staleFastFor {
 		if c.now().Sub(e.failed) >= refreshRetry {
 			c.group.DoChan(key, c.flight(context.Background(), key, true, fetch))
 		}

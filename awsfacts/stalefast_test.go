@@ -48,3 +48,28 @@ func TestFailingIAMIsNotAskedOnEveryLookup(t *testing.T) {
 		t.Errorf("stale serves counted = %v, want at least 23", n)
 	}
 }
+
+// TestTheAuditIsNotServedStaleAtOnce: a background caller (the audit) asks IAM again right after
+// a failed refresh, in its own flight, so it sees IAM's recovery on its next pass instead of the
+// stale answer admissions get for staleFastFor.
+func TestTheAuditIsNotServedStaleAtOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.verifier(t, func(o *Options) { o.Account = ownAccount })
+	ctx := testContext(t)
+	check(v, ctx, e.identity(appRole))
+	if err := e.aws.SetFaults(awsstate.Fault{API: "GetRole", Error: "ServiceUnavailable"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(11 * time.Minute)
+	check(v, ctx, e.identity(appRole)) // the refresh fails: admissions now get the stale answer at once
+	if err := e.aws.SetFaults(); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.aws.Calls("GetRole")
+	if got := check(v, Background(ctx), e.identity(appRole)); len(got) != 0 {
+		t.Fatalf("the audit right after IAM recovered got %v, want a fresh answer", got)
+	}
+	if n := e.aws.Calls("GetRole"); n != calls+1 {
+		t.Errorf("the audit made %d GetRole calls, want 1", n-calls)
+	}
+}
