@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"golang.org/x/sync/singleflight"
 )
 
@@ -69,16 +71,42 @@ type cache[V any] struct {
 
 	mu      sync.Mutex
 	entries map[string]entry[V]
+	// counted are irsa_guard_cache_lookups_total's series of this cache, resolved once: every
+	// warm review counts three lookups, and resolving labels hashes them each time.
+	counted map[string]prometheus.Counter
 }
 
 func newCache[V any](name string, cfg cacheConfig, now func() time.Time, m *metrics) *cache[V] {
-	return &cache[V]{name: name, cfg: cfg, now: now, m: m, entries: map[string]entry[V]{}}
+	c := &cache[V]{name: name, cfg: cfg, now: now, m: m, entries: map[string]entry[V]{}, counted: map[string]prometheus.Counter{}}
+	for _, status := range []string{statusHit, statusMiss, statusStale, statusNegative} {
+		c.counted[status] = m.cache.WithLabelValues(name, status)
+	}
+	return c
 }
+
+// peek answers from a fresh entry without fetching, scheduling or counting anything: the warm
+// path's answer (SDK.IdentityFacts). ok is false when the entry is missing, expired, or due for
+// its refresh ahead of expiry, which get then starts.
+func (c *cache[V]) peek(key string) (result[V], bool) {
+	e, fresh := c.fresh(key)
+	switch {
+	case !fresh:
+		return result[V]{}, false
+	case e.negative:
+		return result[V]{val: e.val, status: statusNegative, err: e.err}, true
+	case c.now().Sub(e.fetched) >= c.cfg.ttl*4/5:
+		return result[V]{}, false
+	}
+	return result[V]{val: e.val, status: statusHit}, true
+}
+
+// count records one answer in irsa_guard_cache_lookups_total.
+func (c *cache[V]) count(status string) { c.counted[status].Inc() }
 
 // get answers from the cache or fetches, waiting at most until ctx is done.
 func (c *cache[V]) get(ctx context.Context, key string, fetch func(context.Context) (V, error)) result[V] {
 	r := c.lookup(ctx, key, fetch)
-	c.m.cache.WithLabelValues(c.name, r.status).Inc()
+	c.count(r.status)
 	return r
 }
 

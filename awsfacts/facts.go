@@ -17,26 +17,61 @@ import (
 // served from an expired cache entry in AWSFacts.Stale, so callers fail open. A role-arn that is
 // not a role ARN yields empty facts: IRSA001 reports it.
 func (v *SDK) IdentityFacts(ctx context.Context, id validators.Identity) validators.AWSFacts {
+	facts, _ := v.identityFacts(ctx, id, false)
+	return facts
+}
+
+// CachedIdentityFacts answers like IdentityFacts when it can without a lookup: every fact fresh
+// in the caches, or an answer that needs none (an invalid role ARN). ok is false otherwise. The
+// review engine asks it first, to skip the goroutine that bounds a lookup by the deadline.
+func (v *SDK) CachedIdentityFacts(ctx context.Context, id validators.Identity) (validators.AWSFacts, bool) {
+	return v.identityFacts(ctx, id, true)
+}
+
+func (v *SDK) identityFacts(ctx context.Context, id validators.Identity, cachedOnly bool) (validators.AWSFacts, bool) {
 	ref, err := validators.ParseRoleARN(id.RoleARN)
 	if err != nil {
-		return validators.AWSFacts{Now: v.opts.Clock()}
+		return validators.AWSFacts{Now: v.opts.Clock()}, true
 	}
 	facts := validators.AWSFacts{Now: v.opts.Clock(), Partition: ref.Partition}
 	if err := validators.ValidateIssuer(id.Issuer); err != nil {
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: "no valid cluster issuer configured"})
-		return facts
+		return facts, true
+	}
+	if cachedOnly && v.opts.Account == "" {
+		if _, ok := v.self.peek("self"); !ok {
+			return validators.AWSFacts{}, false // iamFor would ask sts:GetCallerIdentity
+		}
 	}
 	client, via, why := v.iamFor(ctx, ref)
 	if client == nil {
 		facts.Unverified = append(facts.Unverified, validators.Unverified{What: "role and OIDC provider", Reason: why})
-		return facts
+		return facts, true
 	}
 	providerARN := validators.ProviderARN(ref.Partition, ref.Account, id.Issuer)
 
-	var wg sync.WaitGroup
-	var role result[*validators.RoleFacts]
-	var provider result[*validators.ProviderFacts]
+	// The warm path: every fact fresh in the caches is answered here, without the goroutines and
+	// flights a lookup needs (docs/performance.md).
+	role, roleOK := v.roles.peek(id.RoleARN)
+	provider, providerOK := v.providers.peek(providerARN)
 	var chain result[*validators.ChainFacts]
+	chainOK := v.opts.SkipThumbprint || (providerOK && provider.val == nil)
+	if !chainOK {
+		chain, chainOK = v.thumbs.peek(id.Issuer)
+	}
+	if roleOK && providerOK && chainOK {
+		v.roles.count(role.status)
+		v.providers.count(provider.status)
+		if chain.status != "" {
+			v.thumbs.count(chain.status)
+		}
+		return v.settleAll(ctx, facts, id, providerARN, via, role, provider, chain), true
+	}
+	if cachedOnly {
+		return validators.AWSFacts{}, false
+	}
+
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		role = v.roles.get(ctx, id.RoleARN, func(ctx context.Context) (*validators.RoleFacts, error) {
 			return v.getRole(ctx, client, ref.Name)
@@ -59,8 +94,14 @@ func (v *SDK) IdentityFacts(ctx context.Context, id validators.Identity) validat
 		})
 	})
 	wg.Wait()
+	return v.settleAll(ctx, facts, id, providerARN, via, role, provider, chain), true
+}
 
-	log := v.log(ctx).WithValues("roleARN", id.RoleARN, "providerARN", providerARN)
+// settleAll turns the three cache answers into facts. The logger is built only when an answer
+// is stale or failed: building it allocates, on every warm review otherwise.
+func (v *SDK) settleAll(ctx context.Context, facts validators.AWSFacts, id validators.Identity, providerARN, via string,
+	role result[*validators.RoleFacts], provider result[*validators.ProviderFacts], chain result[*validators.ChainFacts]) validators.AWSFacts {
+	log := func() logr.Logger { return v.log(ctx).WithValues("roleARN", id.RoleARN, "providerARN", providerARN) }
 	facts.Role, facts.RoleNotFound = settle(log, &facts, "role", via, role)
 	facts.Provider, facts.ProviderNotFound = settle(log, &facts, "OIDC provider", via, provider)
 	if facts.Provider != nil && !v.opts.SkipThumbprint {
@@ -72,10 +113,10 @@ func (v *SDK) IdentityFacts(ctx context.Context, id validators.Identity) validat
 // settle turns one cache answer into facts: the value (fresh or stale, noting staleness), a
 // not-found flag, or an Unverified entry with the classified reason and, for another account,
 // the reader role it went through.
-func settle[V any](log logr.Logger, facts *validators.AWSFacts, what, via string, r result[*V]) (*V, bool) {
+func settle[V any](log func() logr.Logger, facts *validators.AWSFacts, what, via string, r result[*V]) (*V, bool) {
 	switch {
 	case r.status == statusStale:
-		log.V(1).Info("Serving stale AWS facts", "fact", what, "reason", Classify(r.err), "error", r.err.Error())
+		log().V(1).Info("Serving stale AWS facts", "fact", what, "reason", Classify(r.err), "error", r.err.Error())
 		facts.Stale = append(facts.Stale, validators.StaleFact{What: what, Age: r.age, Reason: string(Classify(r.err))})
 		return r.val, false
 	case r.err == nil:
@@ -83,7 +124,7 @@ func settle[V any](log logr.Logger, facts *validators.AWSFacts, what, via string
 	case IsNotFound(r.err):
 		return nil, true
 	}
-	log.V(1).Info("Could not verify against AWS", "fact", what, "reason", Classify(r.err), "error", r.err.Error())
+	log().V(1).Info("Could not verify against AWS", "fact", what, "reason", Classify(r.err), "error", r.err.Error())
 	reason := string(Classify(r.err))
 	if via != "" {
 		reason += " via " + via

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/go-logr/logr"
 
 	"github.com/irsa-guard/irsa-guard/validators"
 )
@@ -48,7 +49,7 @@ func (v *SDK) PodIdentity(ctx context.Context, cluster, namespace, serviceAccoun
 		return v.getRole(ctx, client, ref.Name)
 	})
 	var aws validators.AWSFacts
-	facts.Role, facts.RoleNotFound = settle(v.log(ctx), &aws, "Pod Identity role", via, role)
+	facts.Role, facts.RoleNotFound = settle(func() logr.Logger { return v.log(ctx) }, &aws, "Pod Identity role", via, role)
 	facts.Unverified = append(facts.Unverified, aws.Unverified...)
 	return facts
 }

@@ -73,3 +73,28 @@ func TestTheAuditIsNotServedStaleAtOnce(t *testing.T) {
 		t.Errorf("the audit made %d GetRole calls, want 1", n-calls)
 	}
 }
+
+// TestCachedIdentityFactsNeverAsksAWS: the warm path answers only from fresh entries; anything
+// else (a cold cache, an unknown own account, an entry due for refresh) is left to IdentityFacts,
+// and the answers agree.
+func TestCachedIdentityFactsNeverAsksAWS(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.verifier(t, nil) // own account from sts:GetCallerIdentity
+	ctx := testContext(t)
+	id := e.identity(appRole)
+	if _, ok := v.CachedIdentityFacts(ctx, id); ok {
+		t.Fatal("a cold cache answered")
+	}
+	if n := e.aws.Calls("GetCallerIdentity") + e.aws.Calls("GetRole") + e.aws.Calls("GetOpenIDConnectProvider"); n != 0 {
+		t.Fatalf("CachedIdentityFacts made %d AWS calls", n)
+	}
+	slow := v.IdentityFacts(ctx, id)
+	fast, ok := v.CachedIdentityFacts(ctx, id)
+	if !ok || fast.Role != slow.Role || fast.Provider != slow.Provider || fast.Chain != slow.Chain || len(fast.Unverified) != 0 {
+		t.Fatalf("warm: ok %v, facts %+v, want the same pointers as %+v", ok, fast, slow)
+	}
+	e.clock.Add(9 * time.Minute) // past 4/5 of the 10-minute TTL: refresh ahead is due
+	if _, ok := v.CachedIdentityFacts(ctx, id); ok {
+		t.Error("an entry due for refresh answered on the fast path, so it would never be refreshed")
+	}
+}

@@ -137,7 +137,22 @@ func (o Object) WithContainer(name string) Object { o.Container = name; return o
 func (o Object) WithField(path string) Object { o.Field = path; return o }
 
 // AnnotationField is the field path of an annotation.
-func AnnotationField(key string) string { return "metadata.annotations[" + strconv.Quote(key) + "]" }
+func AnnotationField(key string) string {
+	if f, ok := annotationFields[key]; ok {
+		return f
+	}
+	return "metadata.annotations[" + strconv.Quote(key) + "]"
+}
+
+// annotationFields are the field paths of the IRSA annotation keys, built once: every review of
+// an annotated object names them, found or not, and quoting allocates.
+var annotationFields = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{AnnotationRoleARN, AnnotationAudience, AnnotationTokenExpiration, AnnotationSTSRegionalEndpoints, AnnotationSkipContainers} {
+		m[k] = "metadata.annotations[" + strconv.Quote(k) + "]"
+	}
+	return m
+}()
 
 // ParseObject reads Object.String's form back; Field is not part of it.
 func ParseObject(s string) Object {

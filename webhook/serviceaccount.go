@@ -68,11 +68,18 @@ func irsaAnnotations(sa *corev1.ServiceAccount) map[string]string {
 	return out
 }
 
-// logDecision logs the outcome at V(0) with check IDs only: never the object or annotation values.
+// logDecision logs the outcome with check IDs only, never the object or annotation values: at
+// V(0) when there is something to say (a finding, a denial), at V(1) for a silent allow, the
+// common case, which would otherwise be a log line per pod created.
 func logDecision(ctx context.Context, d Decision) {
+	log := logf.FromContext(ctx)
+	if d.Allowed && len(d.Reported) == 0 {
+		log.V(1).Info("Admission decided", "allowed", true, "mode", string(d.Mode))
+		return
+	}
 	checks := make([]string, 0, len(d.Reported))
 	for _, f := range d.Reported {
 		checks = append(checks, string(f.Check))
 	}
-	logf.FromContext(ctx).Info("Admission decided", "allowed", d.Allowed, "mode", string(d.Mode), "checks", checks)
+	log.Info("Admission decided", "allowed", d.Allowed, "mode", string(d.Mode), "checks", checks)
 }
