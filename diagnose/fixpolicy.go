@@ -64,10 +64,12 @@ func CorrectedTrust(id validators.Identity, current string) (doc string, command
 	if err != nil {
 		return "", "", false
 	}
-	rep := validators.EvaluateTrust(id.Object, parsed, validators.TrustRequest{
+	// The decision alone: EvaluateTrust's diagnosis (IRSA034's probes of other identities) is not
+	// needed to know the policy lets this ServiceAccount in, and the audit walks every subject.
+	res := trustpolicy.Evaluate(parsed, validators.WebIdentityRequest(validators.TrustRequest{
 		ProviderARN: provider, Subject: id.Subject(), Audience: id.EffectiveAudience(), Call: id.Call,
-	})
-	if rep.Result.Decision != trustpolicy.DecisionAllow {
+	}))
+	if res.Decision != trustpolicy.DecisionAllow {
 		return "", "", false
 	}
 	command = fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document file://trust-policy.json", ref.Name)

@@ -306,12 +306,13 @@ func (in Input) trustExplanation() []string {
 		return nil
 	}
 	policy := r.AWS.Role.Trust.Policy
-	rep := validators.EvaluateTrust(id.Object, policy, validators.TrustRequest{
+	// The evaluator's result alone, without EvaluateTrust's diagnosis: the findings already hold it.
+	res := trustpolicy.Evaluate(policy, validators.WebIdentityRequest(validators.TrustRequest{
 		ProviderARN: validators.ProviderARN(ref.Partition, ref.Account, id.Issuer), Subject: id.Subject(),
 		Audience: id.EffectiveAudience(), Call: id.Call,
-	})
-	lines := []string{fmt.Sprintf("decision: %s for %s (audience %s)", rep.Result.Decision, id.Subject(), id.EffectiveAudience())}
-	for _, s := range rep.Result.Statements {
+	}))
+	lines := []string{fmt.Sprintf("decision: %s for %s (audience %s)", res.Decision, id.Subject(), id.EffectiveAudience())}
+	for _, s := range res.Statements {
 		verdict := "does not apply"
 		switch {
 		case s.Matched:
