@@ -2,6 +2,7 @@ package awsfacts
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"time"
 
@@ -171,7 +172,7 @@ func (c *cache[V]) flight(ctx context.Context, key string, refresh bool, fetch f
 		defer cancel()
 		v, err := fetch(fctx)
 		if err == nil || IsNotFound(err) {
-			c.store(key, entry[V]{val: v, err: err, fetched: c.now(), negative: err != nil})
+			v = c.store(key, entry[V]{val: v, err: err, fetched: c.now(), negative: err != nil})
 		} else {
 			c.markFailed(key, err)
 		}
@@ -179,9 +180,15 @@ func (c *cache[V]) flight(ctx context.Context, key string, refresh bool, fetch f
 	}
 }
 
-func (c *cache[V]) store(key string, e entry[V]) {
+// store keeps a fetched answer. A refresh that brings back the same fact keeps the entry's value
+// (its pointer): the engine's memo and the audit's walk are keyed on fact pointers, so an
+// unchanged role must not look changed every TTL. A fact that changed is a new value.
+func (c *cache[V]) store(key string, e entry[V]) V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if old, ok := c.entries[key]; ok && !old.negative && !e.negative && reflect.DeepEqual(old.val, e.val) {
+		e.val = old.val
+	}
 	if len(c.entries) >= maxEntries {
 		for k, old := range c.entries {
 			if e.fetched.Sub(old.fetched) >= c.cfg.staleFor || old.negative {
@@ -192,6 +199,7 @@ func (c *cache[V]) store(key string, e entry[V]) {
 	if _, exists := c.entries[key]; exists || len(c.entries) < maxEntries {
 		c.entries[key] = e
 	}
+	return e.val
 }
 
 // markFailed notes a failed refresh on key's positive entry, if there is one.

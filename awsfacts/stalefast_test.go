@@ -98,3 +98,17 @@ func TestCachedIdentityFactsNeverAsksAWS(t *testing.T) {
 		t.Error("an entry due for refresh answered on the fast path, so it would never be refreshed")
 	}
 }
+
+// TestARefreshOfAnUnchangedRoleKeepsItsPointer: the review memo and the audit key on fact
+// pointers; a refresh that finds the same role keeps the pointer, a changed trust policy does not.
+func TestARefreshOfAnUnchangedRoleKeepsItsPointer(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.verifier(t, func(o *Options) { o.Account = ownAccount })
+	ctx := testContext(t)
+	first := v.IdentityFacts(ctx, e.identity(appRole)).Role
+	e.clock.Add(11 * time.Minute) // expired: fetched again
+	again := v.IdentityFacts(ctx, e.identity(appRole)).Role
+	if first == nil || again != first || e.aws.Calls("GetRole") != 2 {
+		t.Fatalf("refreshed unchanged role: %p then %p after %d GetRole calls, want the same pointer after 2", first, again, e.aws.Calls("GetRole"))
+	}
+}
