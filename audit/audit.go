@@ -143,11 +143,11 @@ func (a *Auditor) Run(ctx context.Context) Pass {
 			}
 			continue
 		}
-		s, rv := a.review(ctx, t)
+		old := prev[key]
+		s, rv := a.review(ctx, t, old)
 		if s == nil {
 			continue // in mode off
 		}
-		old := prev[key]
 		switch {
 		case rv.inconclusive && old != nil:
 			kept := *old
@@ -205,11 +205,24 @@ func (a *Auditor) finish(p Pass, cur map[string]*Subject) {
 	}
 }
 
+// maxReportedChanges caps the log lines and Events of one pass.
+const maxReportedChanges = 500
+
 // report tells the world what changed: a log line per change, Events for warnings and errors,
 // and the PolicyReports.
 func (a *Auditor) report(ctx context.Context, prev, cur map[string]*Subject, objects objectIndex) {
 	log := logr.FromContextOrDiscard(ctx)
-	for _, c := range diff(prev, cur) {
+	changes := diff(prev, cur)
+	for i, c := range changes {
+		if i == maxReportedChanges {
+			// A cluster-wide break (pod-identity-webhook deleted, the OIDC provider gone) changes
+			// every subject at once: thousands of Events and log lines in one burst cost the API
+			// server and this process (make scale) more than they tell. The rest are in the gauges,
+			// /audit and the PolicyReports.
+			log.Info("Audit findings changed on more subjects than it reports one by one: see irsa_guard_audit_findings, /audit or the PolicyReports",
+				"changes", len(changes), "reported", maxReportedChanges)
+			break
+		}
 		f := c.Finding
 		msg := "Audit finding appeared"
 		if c.Cleared {

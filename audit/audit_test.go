@@ -183,3 +183,23 @@ func TestAPassResumesWhereTheThrottledOneStopped(t *testing.T) {
 		t.Errorf("order %v, want b c a", got)
 	}
 }
+
+// TestAClusterWideBreakIsNotAnEventStorm: when every subject breaks at once (here: a trust that
+// names none of them), one pass reports at most maxReportedChanges changes one by one; the gauges
+// and the state still hold them all.
+func TestAClusterWideBreakIsNotAnEventStorm(t *testing.T) {
+	w := newWorldWith(t, "nobody", func(o *awsfacts.Options) {
+		o.TTL, o.StaleFor, o.RateLimit, o.Burst = time.Hour, time.Hour, 10000, 10000
+	}, nil)
+	n := maxReportedChanges + 100
+	for i := range n {
+		w.cluster.addServiceAccount("shop", fmt.Sprintf("app-%d", i), appRole)
+	}
+	w.run(t)
+	if got := len(w.events.take()); got != maxReportedChanges {
+		t.Errorf("%d subjects broke: %d Events, want %d", n, got, maxReportedChanges)
+	}
+	if got := len(w.audit.Snapshot("").Subjects); got != n {
+		t.Errorf("the state holds %d subjects, want all %d", got, n)
+	}
+}

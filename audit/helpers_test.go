@@ -64,13 +64,13 @@ type world struct {
 
 // newWorld starts the fake AWS with role app trusting shop/<trusted>, and an auditor reading it
 // through the real SDK, with a cache that never serves a pass the previous pass's facts.
-func newWorld(t *testing.T, trusted string, edit func(*Options)) *world {
+func newWorld(t testing.TB, trusted string, edit func(*Options)) *world {
 	t.Helper()
 	return newWorldWith(t, trusted, nil, edit)
 }
 
 // newWorldWith is newWorld with the facts source's options changed by facts.
-func newWorldWith(t *testing.T, trusted string, facts func(*awsfacts.Options), edit func(*Options)) *world {
+func newWorldWith(t testing.TB, trusted string, facts func(*awsfacts.Options), edit func(*Options)) *world {
 	t.Helper()
 	srv := fakeaws.NewServer(state(t, trusted))
 	t.Cleanup(srv.Close)
@@ -107,7 +107,7 @@ func newWorldWith(t *testing.T, trusted string, facts func(*awsfacts.Options), e
 	return &world{aws: srv, cluster: c, events: ev, reg: reg, audit: a}
 }
 
-func state(t *testing.T, trusted string) *awsstate.State {
+func state(t testing.TB, trusted string) *awsstate.State {
 	t.Helper()
 	// Roles role-0..2 are copies of app, for the cost measurement.
 	text := stateYAML
@@ -130,7 +130,7 @@ func (w *world) trust(t *testing.T, trusted string) {
 	}
 }
 
-func (w *world) run(t *testing.T) Pass {
+func (w *world) run(t testing.TB) Pass {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

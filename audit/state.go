@@ -77,11 +77,14 @@ type Subject struct {
 	CheckedAt    time.Time `json:"checkedAt"`
 	Inconclusive bool      `json:"inconclusive,omitempty"`
 	// Diagnosis is the subject's review walked through the troubleshooting article's steps, as
-	// `irsa-guard diagnose cluster` prints it.
+	// `irsa-guard diagnose cluster` prints it; a subject that passes keeps no steps (run
+	// `irsa-guard diagnose` on it for them).
 	Diagnosis diagnose.Result `json:"diagnosis"`
 
 	// cleanSince is when the subject last had no findings (for the PolicyReport's pass result).
 	cleanSince time.Time
+	// walk is what Diagnosis was walked from (review.go).
+	walk walkKey
 }
 
 // Key identifies the subject across passes.
