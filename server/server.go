@@ -37,6 +37,9 @@ import (
 // credential chain and AWS_ENDPOINT_URL_* overrides apply.
 func Run(ctx context.Context, cfg *config.Configuration, restCfg *rest.Config) error {
 	log := ctrl.Log.WithName("serve")
+	if limit := setMemoryLimit("/"); limit > 0 {
+		log.Info("Holding the Go heap to the container's memory limit", "goMemLimitBytes", limit)
+	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
