@@ -64,18 +64,40 @@ func (a *Auditor) review(ctx context.Context, t target, old *Subject) (*Subject,
 	in.Subject = s.Kind + " " + s.Namespace + "/" + s.Name
 	s.Diagnosis = diagnose.Result{Subject: in.Subject, Context: a.o.Context}
 	if s.Result == ResultPass {
-		// A subject that passes keeps no steps: thirteen "pass" messages per ServiceAccount and pod
-		// were most of a large cluster's audit state (docs/performance.md, make scale), and
-		// `irsa-guard diagnose` shows them for one subject on demand.
+		// A subject that passes keeps no steps, and one that does not keeps only the steps that do
+		// not pass: the walk's passing and skipped steps were most of a large cluster's audit state
+		// (docs/performance.md, make scale), and `irsa-guard diagnose` shows every step of one
+		// subject on demand.
 		return s, conclusiveness(in.Report)
 	}
 	s.walk = walkKeyOf(t, in.Report)
 	if reuseWalks && old != nil && old.walk == s.walk && old.Diagnosis.Steps != nil {
 		s.Diagnosis.Steps = old.Diagnosis.Steps // never modified once built
 	} else {
-		s.Diagnosis.Steps = diagnose.Walk(in)
+		s.Diagnosis.Steps = notPassing(diagnose.Walk(in))
 	}
 	return s, conclusiveness(in.Report)
+}
+
+// notPassing is the steps that fail, could not be checked or pass with a warning, in a slice of
+// their own (never nil).
+func notPassing(steps []diagnose.Step) []diagnose.Step {
+	keep := func(st diagnose.Step) bool {
+		return st.Status == diagnose.StatusFail || st.Status == diagnose.StatusUnknown || st.Warning
+	}
+	n := 0
+	for _, st := range steps {
+		if keep(st) {
+			n++
+		}
+	}
+	out := make([]diagnose.Step, 0, n)
+	for _, st := range steps {
+		if keep(st) {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // reuseWalks is off only in BenchmarkAuditPass's baseline.

@@ -153,7 +153,10 @@ func diff(prev, cur map[string]*Subject) []Change {
 
 // carrySince keeps the time each finding was first seen, and when the subject became clean.
 func carrySince(prev, s *Subject, now time.Time) {
-	s.Since = map[string]time.Time{}
+	s.Since = nil // a clean subject has none (10,000 empty maps are 5 MB)
+	if len(s.Findings) > 0 {
+		s.Since = make(map[string]time.Time, len(s.Findings))
+	}
 	for _, f := range s.Findings {
 		k := findingKey(f)
 		if prev != nil {
