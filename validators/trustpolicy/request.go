@@ -63,7 +63,11 @@ type prefixType struct {
 }
 
 func newReqContext(req Request) *reqContext {
-	rc := &reqContext{known: map[string][]string{}, unknown: map[string]Unknown{}, types: map[string]KeyType{}}
+	rc := &reqContext{ // sized up front: every trust evaluation builds one (tooBroad makes several per check)
+		known:   make(map[string][]string, len(req.Context)),
+		unknown: make(map[string]Unknown, len(req.Unknown)),
+		types:   make(map[string]KeyType, len(req.Types)),
+	}
 	for _, k := range sortedKeys(req.Context) { // merge keys that differ only in case in a fixed order
 		lk := strings.ToLower(k)
 		rc.known[lk] = append(rc.known[lk], req.Context[k]...)
