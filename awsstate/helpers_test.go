@@ -1,64 +1,18 @@
 package awsstate
 
+import "os"
+
 // testState is a small realistic world: the caller's account with an IRSA role and the cluster's
-// provider, and a second account reachable through a reader role.
-const testState = `
-callerAccount: "111122223333"
-clusters:
-  - name: demo
-    region: us-west-2
-    issuer: https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
-accounts:
-  "111122223333":
-    roles:
-      - name: app-reader
-        createDate: 2025-03-04T05:06:07Z
-        maxSessionDuration: 7200
-        description: reads the app bucket
-        tags:
-          - {key: team, value: payments}
-        trustPolicy:
-          Version: "2012-10-17"
-          Statement:
-            - Effect: Allow
-              Principal:
-                Federated: arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
-              Action: sts:AssumeRoleWithWebIdentity
-              Condition:
-                StringEquals:
-                  oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:sub: system:serviceaccount:shop:app
-                  oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E:aud: sts.amazonaws.com
-      - name: Team-Writer
-        path: /teams/payments/
-        trustPolicy: '{"Version":"2012-10-17","Statement":[]}'
-    oidcProviders:
-      - url: https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
-        clientIDs: [sts.amazonaws.com]
-        thumbprints: [9e99a48a9960b14926bb7f3b02e22da2b0ab7280]
-        createDate: 2024-06-01T12:00:00Z
-  "444455556666":
-    roles:
-      - name: irsa-guard-reader
-        trustPolicy:
-          Version: "2012-10-17"
-          Statement:
-            Effect: Allow
-            Principal: {AWS: "arn:aws:iam::111122223333:root"}
-            Action: sts:AssumeRole
-      - name: untrusting
-        trustPolicy:
-          Version: "2012-10-17"
-          Statement:
-            Effect: Allow
-            Principal: {AWS: "arn:aws:iam::999999999999:root"}
-            Action: sts:AssumeRole
-      - name: remote-app
-        path: /irsa/
-        trustPolicy: {Version: "2012-10-17", Statement: []}
-    oidcProviders:
-      - url: https://oidc.eks.eu-west-1.amazonaws.com/id/REMOTE0000000000000000000000000A
-        clientIDs: [sts.amazonaws.com]
-`
+// provider, and a second account reachable through a reader role (the fakeaws tests serve it too).
+var testState = mustReadTestdata("testdata/world.yaml")
+
+func mustReadTestdata(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 const (
 	testAccount  = "111122223333"
