@@ -123,6 +123,13 @@ fake-aws: ## Serve examples/demo/aws-state.yaml as a local fake IAM/STS/EKS (pri
 SOAK_DURATION ?= 10m
 SOAK_RATE ?= 500
 
+# The chart's memory limit in MiB; scale runs serve in a memory cgroup of that size (root only; 0: none).
+SCALE_MEMORY_LIMIT ?= $(if $(filter 0,$(shell id -u)),256,0)
+
+.PHONY: scale
+scale: controlplane helm-tools ## Measure a real serve process holding 100 and 10,000 ServiceAccounts with distinct roles, in the chart's memory limit: RSS, peak, warm latency; not part of test
+	@hack/controlplane.sh sweep; rc=0; SCALE_MEMORY_LIMIT=$(SCALE_MEMORY_LIMIT) KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) $(GO) run ./hack/soak -scale 100,10000 || rc=$$?; hack/controlplane.sh sweep; exit $$rc
+
 .PHONY: soak
 soak: controlplane helm-tools ## Soak serve: SOAK_DURATION (10m) at SOAK_RATE (500) reviews/s with IAM faults; plots docs/soak.svg; not part of test
 	@hack/controlplane.sh sweep; rc=0; KUBEBUILDER_ASSETS=$$(hack/controlplane.sh | tail -1) $(GO) run ./hack/soak -duration $(SOAK_DURATION) -rate $(SOAK_RATE) -svg docs/soak.svg || rc=$$?; hack/controlplane.sh sweep; exit $$rc

@@ -217,7 +217,21 @@ func procStatus(pid int) (rssMiB float64, fds int) {
 	return rssMiB, fds
 }
 
-// goroutines is go_goroutines from the server's metrics endpoint; -1 when it cannot be read.
+// statusMiB is one "kB" field of /proc/PID/status (e.g. "RssFile:") in MiB; 0 when it cannot be read.
+func statusMiB(pid int, field string) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
 // goroutines reads go_goroutines from the metrics port, as the chart's metrics reader (it is
 // HTTPS behind TokenReview and SubjectAccessReview); -1 when it cannot be read.
 func goroutines(ctx context.Context, g *testenv.IRSAGuard) int {

@@ -10,6 +10,13 @@
 // records a full run. Not part of `make test`.
 //
 //	go run ./hack/soak [-duration 10m] [-rate 500] [-svg docs/soak.svg]   (SOAK_DURATION, SOAK_RATE too)
+//
+// With -scale 100,10000 (`make scale`) it measures instead a real serve process holding that many
+// ServiceAccounts with distinct roles, warm: resident memory and review latency per size. Knobs:
+// SCALE_MEMORY_LIMIT=256 runs serve in a memory cgroup of that many MiB, as the chart's limit does
+// (needs root; `make scale` sets it); SCALE_NO_PIW=1 leaves pod-identity-webhook unconfigured, so
+// every ServiceAccount is broken (IRSA050), the audit's worst case; SCALE_SETTLE=1 reads memory
+// again after 150 s idle; SCALE_VALUES appends chart values (e.g. "audit:\n  enabled: false").
 package main
 
 import (
@@ -47,6 +54,7 @@ type options struct {
 	duration, interval time.Duration
 	rate               int
 	svg                string
+	scale              string
 }
 
 func main() {
@@ -56,6 +64,7 @@ func main() {
 	fs.IntVar(&o.rate, "rate", envInt("SOAK_RATE", 500), "AdmissionReviews offered per second (SOAK_RATE)")
 	fs.DurationVar(&o.interval, "interval", 10*time.Second, "sampling interval")
 	fs.StringVar(&o.svg, "svg", "docs/soak.svg", "where to write the plot")
+	fs.StringVar(&o.scale, "scale", "", "measure serve at these ServiceAccount counts instead of soaking, e.g. 100,10000")
 	// testenv.Run's watchdog is this binary run again with -test.run; its flags are not ours.
 	if len(os.Args) < 2 || !strings.HasPrefix(os.Args[1], "-test.") {
 		_ = fs.Parse(os.Args[1:])
@@ -87,6 +96,18 @@ func run(env *testenv.Env, o options) error {
 	fmt.Println("soak: building irsa-guard and starting the control plane, fake AWS and irsa-guard")
 	bin, err := testenv.BuildIRSAGuard(ctx, root, dir)
 	if err != nil {
+		return err
+	}
+	if o.scale != "" {
+		var sizes []int
+		for f := range strings.SplitSeq(o.scale, ",") {
+			var n int
+			if _, err := fmt.Sscan(f, &n); err != nil || n <= 0 {
+				return fmt.Errorf("-scale %q: give ServiceAccount counts, e.g. 100,10000", o.scale)
+			}
+			sizes = append(sizes, n)
+		}
+		_, err := runScale(ctx, env, root, dir, bin, sizes)
 		return err
 	}
 	w := newWorld()

@@ -158,19 +158,7 @@ func (w *world) createObjects(ctx context.Context, env *testenv.Env) error {
 	if err != nil {
 		return err
 	}
-	url := "https://127.0.0.1:1/mutate"
-	if _, err := cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "pod-identity-webhook"},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name: "iam-for-pods.amazonaws.com", ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url},
-			Rules: []admissionregistrationv1.RuleWithOperations{{
-				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
-			}},
-			FailurePolicy: ptr.To(admissionregistrationv1.Ignore), SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
-			AdmissionReviewVersions: []string{"v1"},
-		}},
-	}, metav1.CreateOptions{}); err != nil {
+	if err := createPodIdentityWebhookConfiguration(ctx, cs, env.Config.CAData); err != nil {
 		return err
 	}
 	for ns, mode := range namespaces {
@@ -189,4 +177,24 @@ func (w *world) createObjects(ctx context.Context, env *testenv.Env) error {
 		}
 	}
 	return nil
+}
+
+// createPodIdentityWebhookConfiguration registers pod-identity-webhook's configuration as EKS does
+// (never called here: no pod is created in the API server), so that IRSA050 ("pod-identity-webhook
+// is not configured") does not fire. caBundle is the PEM CA EKS would give it.
+func createPodIdentityWebhookConfiguration(ctx context.Context, cs kubernetes.Interface, caBundle []byte) error {
+	url := "https://127.0.0.1:1/mutate"
+	_, err := cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-identity-webhook"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{
+			Name: "iam-for-pods.amazonaws.com", ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caBundle},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+			}},
+			FailurePolicy: ptr.To(admissionregistrationv1.Ignore), SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
+			AdmissionReviewVersions: []string{"v1"},
+		}},
+	}, metav1.CreateOptions{})
+	return err
 }
