@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/irsa-guard/irsa-guard/awsfacts"
 	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/config"
+	"github.com/irsa-guard/irsa-guard/diagnose"
 )
 
 func TestADriftingTrustPolicyIsReportedOnceAndClearedOnce(t *testing.T) {
@@ -201,5 +203,49 @@ func TestAClusterWideBreakIsNotAnEventStorm(t *testing.T) {
 	}
 	if got := len(w.audit.Snapshot("").Subjects); got != n {
 		t.Errorf("the state holds %d subjects, want all %d", got, n)
+	}
+}
+
+// TestAWalkIsKeptOnlyWhileNothingItRestsOnChanged: a failing subject keeps only the steps that do
+// not pass; a pass over an unchanged world reuses them (the same slice), and a changed trust policy
+// walks again, with the new policy in the message.
+func TestAWalkIsKeptOnlyWhileNothingItRestsOnChanged(t *testing.T) {
+	w := newWorld(t, "api", nil)
+	w.cluster.addServiceAccount("shop", "app", appRole)
+	steps := func() []diagnose.Step {
+		t.Helper()
+		subs := w.audit.Snapshot("").Subjects
+		if len(subs) != 1 {
+			t.Fatalf("%d subjects, want 1", len(subs))
+		}
+		return subs[0].Diagnosis.Steps
+	}
+	w.run(t)
+	first := steps()
+	if len(first) == 0 {
+		t.Fatal("a failing subject kept no steps")
+	}
+	for _, st := range first {
+		if st.Status != diagnose.StatusFail && st.Status != diagnose.StatusUnknown && !st.Warning {
+			t.Errorf("kept step %q with status %s", st.Step, st.Status)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(first), "shop/api") {
+		t.Fatalf("the failing step does not name what the trust allows: %+v", first)
+	}
+
+	w.run(t) // the facts are fetched again (the world's cache keeps nothing between passes), unchanged
+	if again := steps(); len(again) != len(first) || &again[0] != &first[0] {
+		t.Error("nothing changed, yet the walk was built again")
+	}
+
+	w.trust(t, "worker")
+	w.run(t)
+	changed := steps()
+	if len(changed) > 0 && &changed[0] == &first[0] {
+		t.Fatal("the trust policy changed, yet the old walk was kept")
+	}
+	if s := fmt.Sprint(changed); !strings.Contains(s, "shop/worker") || strings.Contains(s, "shop/api") {
+		t.Errorf("after the trust changed to shop/worker the steps say: %s", s)
 	}
 }
