@@ -120,22 +120,10 @@ func newDiagnoseSACommand(o *diagnoseOptions) *cobra.Command {
 		Short:   "Diagnose one ServiceAccount",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ns, name, err := s.objectName(args[0])
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
-			defer cancel()
 			sa := &corev1.ServiceAccount{}
-			if err := s.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sa); err != nil {
-				return s.readError("ServiceAccount", ns, name, err)
-			}
-			r := s.diagnoseServiceAccount(ctx, sa)
-			return o.write(cmd.OutOrStdout(), r)
+			return o.diagnoseOne(cmd, args[0], "ServiceAccount", sa, func(ctx context.Context, s *session) diagnose.Result {
+				return s.diagnoseServiceAccount(ctx, sa)
+			})
 		},
 	}
 }
@@ -147,26 +135,32 @@ func newDiagnosePodCommand(o *diagnoseOptions) *cobra.Command {
 		Short:   "Diagnose one pod: its ServiceAccount, its injected environment and token, its containers",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ns, name, err := s.objectName(args[0])
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
-			defer cancel()
 			pod := &corev1.Pod{}
-			if err := s.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pod); err != nil {
-				return s.readError("Pod", ns, name, err)
-			}
-			r := s.diagnosePod(ctx, pod, true)
-			return o.write(cmd.OutOrStdout(), r)
+			return o.diagnoseOne(cmd, args[0], "Pod", pod, func(ctx context.Context, s *session) diagnose.Result {
+				return s.diagnosePod(ctx, pod, true)
+			})
 		},
 	}
 	bindImageFlags(cmd, &o.images, true)
 	return cmd
+}
+
+// diagnoseOne reads the object NS/NAME (arg) of kind into obj, diagnoses it and prints the result.
+func (o *diagnoseOptions) diagnoseOne(cmd *cobra.Command, arg, kind string, obj client.Object, run func(context.Context, *session) diagnose.Result) error {
+	s, err := o.open(cmd.Context())
+	if err != nil {
+		return err
+	}
+	ns, name, err := s.objectName(arg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+	defer cancel()
+	if err := s.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
+		return s.readError(kind, ns, name, err)
+	}
+	return o.write(cmd.OutOrStdout(), run(ctx, s))
 }
 
 // write prints one result and turns it into the exit status.
