@@ -19,6 +19,7 @@ import (
 
 	"github.com/irsa-guard/irsa-guard/diagnose"
 	"github.com/irsa-guard/irsa-guard/review"
+	"github.com/irsa-guard/irsa-guard/validators"
 	"github.com/irsa-guard/irsa-guard/webhook"
 )
 
@@ -213,6 +214,9 @@ const maxReportedChanges = 500
 func (a *Auditor) report(ctx context.Context, prev, cur map[string]*Subject, objects objectIndex) {
 	log := logr.FromContextOrDiscard(ctx)
 	changes := diff(prev, cur)
+	if len(changes) > maxReportedChanges {
+		changes = mostUrgentFirst(changes)
+	}
 	for i, c := range changes {
 		if i == maxReportedChanges {
 			// A cluster-wide break (pod-identity-webhook deleted, the OIDC provider gone) changes
@@ -235,6 +239,27 @@ func (a *Auditor) report(ctx context.Context, prev, cur map[string]*Subject, obj
 	if a.o.Reports != nil {
 		a.o.Reports.write(ctx, cur)
 	}
+}
+
+// mostUrgentFirst orders changes for a pass that reports only some of them one by one: errors that
+// appeared, then warnings that appeared, then what cleared, then the rest (info, which gets no
+// Event); diff's order within each. A change left out is not reported by the next pass either (it
+// is no longer a change), so the slots must not go to whatever sorts first by name.
+func mostUrgentFirst(changes []Change) []Change {
+	rank := func(c Change) int {
+		switch {
+		case c.Cleared:
+			return 2
+		case c.Finding.Severity == validators.SeverityError:
+			return 0
+		case c.Finding.Severity == validators.SeverityWarning:
+			return 1
+		}
+		return 3
+	}
+	out := slices.Clone(changes)
+	slices.SortStableFunc(out, func(a, b Change) int { return rank(a) - rank(b) })
+	return out
 }
 
 // snapshot is the current subjects, for reading without the lock.

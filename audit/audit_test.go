@@ -13,6 +13,7 @@ import (
 	"github.com/irsa-guard/irsa-guard/awsstate"
 	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/diagnose"
+	"github.com/irsa-guard/irsa-guard/validators"
 )
 
 func TestADriftingTrustPolicyIsReportedOnceAndClearedOnce(t *testing.T) {
@@ -247,5 +248,31 @@ func TestAWalkIsKeptOnlyWhileNothingItRestsOnChanged(t *testing.T) {
 	}
 	if s := fmt.Sprint(changed); !strings.Contains(s, "shop/worker") || strings.Contains(s, "shop/api") {
 		t.Errorf("after the trust changed to shop/worker the steps say: %s", s)
+	}
+}
+
+// TestCappedReportsGoToErrorsFirst: when a pass reports only some changes one by one, new errors
+// come first, then new warnings, then clears, then info, whatever their subjects' names.
+func TestCappedReportsGoToErrorsFirst(t *testing.T) {
+	sub := func(name string) *Subject { return &Subject{Kind: "ServiceAccount", Namespace: "shop", Name: name} }
+	change := func(name string, sev validators.Severity, cleared bool) Change {
+		return Change{Subject: sub(name), Finding: validators.Finding{Check: "IRSA032", Severity: sev}, Cleared: cleared}
+	}
+	in := []Change{ // diff's order: by subject
+		change("a", validators.SeverityError, true),
+		change("b", validators.SeverityInfo, false),
+		change("c", validators.SeverityWarning, false),
+		change("y", validators.SeverityError, false),
+		change("z", validators.SeverityError, false),
+	}
+	var got []string
+	for _, c := range mostUrgentFirst(in) {
+		got = append(got, c.Subject.Name)
+	}
+	if want := []string{"y", "z", "c", "a", "b"}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+	if in[0].Subject.Name != "a" {
+		t.Error("mostUrgentFirst reordered its input")
 	}
 }
