@@ -3,12 +3,14 @@ package audit
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/irsa-guard/irsa-guard/awsfacts"
 	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/diagnose"
 	"github.com/irsa-guard/irsa-guard/review"
 	"github.com/irsa-guard/irsa-guard/validators"
+	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
 	"github.com/irsa-guard/irsa-guard/webhook"
 )
 
@@ -115,6 +117,9 @@ type walkKey struct {
 	associationRole                             *validators.RoleFacts
 	webhooksChecked                             bool
 	findings, unverified                        string
+	// clock is the time of the check when the trust policy compares it (aws:CurrentTime,
+	// aws:EpochTime): the walk's explanation prints it.
+	clock time.Time
 }
 
 func walkKeyOf(t target, r review.Report) walkKey {
@@ -130,6 +135,10 @@ func walkKeyOf(t target, r review.Report) walkKey {
 	var b strings.Builder
 	if r.AWS != nil {
 		k.role, k.provider, k.chain = r.AWS.Role, r.AWS.Provider, r.AWS.Chain
+		if r.Identity != nil && r.AWS.Role != nil && r.AWS.Role.Trust.Policy != nil &&
+			len(trustpolicy.Instants(r.AWS.Role.Trust.Policy, "aws:CurrentTime", "aws:EpochTime")) > 0 {
+			k.clock = r.Identity.Call.Now
+		}
 		for _, u := range r.AWS.Unverified {
 			b.WriteString(u.What + "\x00" + u.Reason + "\x00")
 		}
@@ -147,7 +156,8 @@ func walkKeyOf(t target, r review.Report) walkKey {
 	k.webhooksChecked = r.WebhooksChecked
 	b.Reset()
 	for _, f := range r.Findings {
-		b.WriteString(string(f.Check) + "\x00" + string(f.Severity) + "\x00" + f.Object.String() + "\x00" + f.Object.Field + "\x00" + f.Message + "\x00")
+		b.WriteString(string(f.Check) + "\x00" + string(f.Severity) + "\x00" + f.Object.String() + "\x00" + f.Object.Field + "\x00" +
+			f.Message + "\x00" + f.Fix + "\x00" + f.PredictedError + "\x00")
 	}
 	k.findings = b.String()
 	return k
