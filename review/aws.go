@@ -60,8 +60,8 @@ const maxMemoAnswers = 20000
 // ServiceAccount, and probing it with other identities for IRSA034, is most of a warm review's
 // own CPU time (docs/performance.md), and the answer only changes with its inputs: the identity
 // and the facts, which the sources share by pointer and replace, never modify, when they change
-// (a refreshed cache entry is a new pointer, so a changed trust policy is a new key, never a stale
-// answer). Answers that depend on the clock (an object still inside IAM's propagation window)
+// (a changed fact is a new pointer, so a changed trust policy is a new key, never a stale answer;
+// a refresh that finds the same fact keeps its pointer, and the answer). Answers that depend on the clock (an object still inside IAM's propagation window)
 // are kept only until the clock would change them.
 type awsMemo struct {
 	mu      sync.Mutex
@@ -136,8 +136,14 @@ func clockDependence(f validators.AWSFacts, now time.Time) time.Time {
 		}
 	}
 	if f.Role != nil && f.Role.Trust.Policy != nil {
-		for _, t := range trustpolicy.Instants(f.Role.Trust.Policy, "aws:CurrentTime", "aws:EpochTime") {
+		instants := trustpolicy.Instants(f.Role.Trust.Policy, "aws:CurrentTime", "aws:EpochTime")
+		for _, t := range instants {
 			earliest(t)
+		}
+		if len(instants) == trustpolicy.MaxInstants && !instants[len(instants)-1].After(now) {
+			// Every instant listed is past, and the list may have left later ones out: keep the
+			// answer only briefly rather than forever.
+			earliest(now.Add(time.Minute))
 		}
 	}
 	for _, created := range []time.Time{roleCreated(f), providerCreated(f)} {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/irsa-guard/irsa-guard/config"
 	"github.com/irsa-guard/irsa-guard/validators"
+	"github.com/irsa-guard/irsa-guard/validators/trustpolicy"
 )
 
 const (
@@ -235,7 +236,7 @@ func eksWebhook() admissionregistrationv1.MutatingWebhookConfiguration {
 }
 
 // TestMemoKeysOnTheFactsAndTheClock: a warm review reuses the answer for the same facts, a new
-// fact (a refreshed cache entry is a new pointer) gets a new answer, and an answer that depends on
+// fact (a changed fact is a new pointer) gets a new answer, and an answer that depends on
 // the clock (a role inside IAM's propagation window) is recomputed once the window ends.
 func TestMemoKeysOnTheFactsAndTheClock(t *testing.T) {
 	clock := now
@@ -337,5 +338,23 @@ func TestPodIdentityTakesPrecedence(t *testing.T) {
 				t.Errorf("the role-arn's IAM role was looked up %d times; it is ignored", src.asked.Load())
 			}
 		})
+	}
+}
+
+// TestAnAnswerIsNotKeptForeverWhenInstantsWereLeftOut: trustpolicy.Instants lists at most
+// MaxInstants, the earliest. When all of those are past, a later one may still flip the decision,
+// so the memo keeps the answer briefly instead of for good.
+func TestAnAnswerIsNotKeptForeverWhenInstantsWereLeftOut(t *testing.T) {
+	var past []string
+	for i := range trustpolicy.MaxInstants + 8 {
+		past = append(past, fmt.Sprintf("%q", now.Add(-time.Duration(i+1)*time.Hour).Format(time.RFC3339)))
+	}
+	doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"*"},"Action":"sts:AssumeRoleWithWebIdentity",`+
+		`"Condition":{"DateGreaterThan":{"aws:CurrentTime":[%s]},"DateLessThan":{"aws:CurrentTime":%q}}}]}`,
+		strings.Join(past, ","), now.Add(24*time.Hour).Format(time.RFC3339))
+	f := validators.AWSFacts{Role: &validators.RoleFacts{Trust: validators.ParseTrustDocument(doc)}}
+	until := clockDependence(f, now)
+	if until.IsZero() || until.After(now.Add(time.Minute)) {
+		t.Errorf("answer kept until %v (zero: for ever); the policy flips at %v, after %d past instants", until, now.Add(24*time.Hour), len(past))
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// maxInstants bounds Instants so that a hostile policy cannot make a caller re-evaluate it
-// thousands of times.
-const maxInstants = 32
+// MaxInstants bounds Instants so that a hostile policy cannot make a caller re-evaluate it
+// thousands of times. A list this long may have left later instants out.
+const MaxInstants = 32
 
 // Instants lists the instants a Date or Numeric condition on one of keys (clock keys such as
 // aws:CurrentTime and aws:EpochTime) compares the request with, sorted and without repeats, at
@@ -31,7 +31,7 @@ func Instants(p *Policy, keys ...string) []time.Time {
 				if t, ok := instant(op.family, v); ok {
 					out = append(out, t)
 				}
-				if len(out) > 4*maxInstants {
+				if len(out) > 4*MaxInstants {
 					break
 				}
 			}
@@ -39,8 +39,8 @@ func Instants(p *Policy, keys ...string) []time.Time {
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
 	out = slices.CompactFunc(out, func(a, b time.Time) bool { return a.Equal(b) })
-	if len(out) > maxInstants {
-		out = out[:maxInstants]
+	if len(out) > MaxInstants {
+		out = out[:MaxInstants]
 	}
 	return out
 }

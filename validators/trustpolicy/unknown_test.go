@@ -184,8 +184,8 @@ func TestInstantsAreBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := Instants(p, "aws:CurrentTime"); len(got) != maxInstants || !got[0].Equal(time.Unix(2e9, 0)) {
-		t.Errorf("Instants = %d instants from %v, want the earliest %d", len(got), got[0], maxInstants)
+	if got := Instants(p, "aws:CurrentTime"); len(got) != MaxInstants || !got[0].Equal(time.Unix(2e9, 0)) {
+		t.Errorf("Instants = %d instants from %v, want the earliest %d", len(got), got[0], MaxInstants)
 	}
 }
 
