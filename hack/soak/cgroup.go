@@ -25,7 +25,7 @@ func newMemoryCgroup(limitMiB, size int) (*memoryCgroup, error) {
 		if err := os.Mkdir(c.dir, 0o755); err != nil {
 			return nil, fmt.Errorf("SCALE_MEMORY_LIMIT needs a memory cgroup (run as root): %w", err)
 		}
-		return c, c.write(map[string]string{"memory.limit_in_bytes": limit})
+		return c, c.setLimit("memory.limit_in_bytes", limit)
 	}
 	for _, root := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
 		if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err != nil {
@@ -35,7 +35,7 @@ func newMemoryCgroup(limitMiB, size int) (*memoryCgroup, error) {
 		if err := os.Mkdir(c.dir, 0o755); err != nil {
 			return nil, fmt.Errorf("SCALE_MEMORY_LIMIT needs a memory cgroup (run as root): %w", err)
 		}
-		return c, c.write(map[string]string{"memory.max": limit})
+		return c, c.setLimit("memory.max", limit)
 	}
 	return nil, fmt.Errorf("SCALE_MEMORY_LIMIT: no memory cgroup controller on this machine")
 }
@@ -49,22 +49,23 @@ func (c *memoryCgroup) write(files map[string]string) error {
 	return nil
 }
 
-// around runs start (which starts serve) with this process in the cgroup, so that serve is forked
-// into it and every page it touches is charged there (a process moved later would leave its charges
-// behind), then moves this process back to the cgroup's parent.
-func (c *memoryCgroup) around(start func() error) error {
-	self := strconv.Itoa(os.Getpid())
-	if err := c.write(map[string]string{"cgroup.procs": self}); err != nil {
+// setLimit writes the limit, and removes the cgroup if it cannot.
+func (c *memoryCgroup) setLimit(file, limit string) error {
+	if err := c.write(map[string]string{file: limit}); err != nil {
+		c.remove()
 		return err
 	}
-	err := start()
-	if !c.v2 { // start ran kubectl in here too: count serve's peak from now on
-		_ = c.write(map[string]string{"memory.max_usage_in_bytes": "0"})
-	}
-	if werr := os.WriteFile(filepath.Join(filepath.Dir(c.dir), "cgroup.procs"), []byte(self), 0o600); werr != nil && err == nil {
-		err = fmt.Errorf("leave the cgroup: %w", werr)
-	}
-	return err
+	return nil
+}
+
+// wrap writes a script that moves itself into the cgroup and then becomes bin, so that serve is
+// the only process in it from its first instruction: every page it touches is charged there, and
+// nothing else's (a process moved in later would leave its charges behind; cgroup v1 cannot fork
+// into a cgroup).
+func (c *memoryCgroup) wrap(dir, bin string) (string, error) {
+	path := filepath.Join(dir, "irsa-guard-in-cgroup")
+	script := fmt.Sprintf("#!/bin/sh\necho $$ > %q || exit 1\nexec %q \"$@\"\n", filepath.Join(c.dir, "cgroup.procs"), bin)
+	return path, os.WriteFile(path, []byte(script), 0o700) //nolint:gosec // an executable script in the run's own directory
 }
 
 // report is the cgroup's peak charge and its OOM kills.

@@ -99,21 +99,15 @@ func runScale(ctx context.Context, env *testenv.Env, root, dir, bin string, size
 			}
 			defer cg.remove()
 		}
-		start := time.Now()
-		var g *testenv.IRSAGuard
-		startServe := func() (err error) {
-			g, err = testenv.StartIRSAGuard(ctx, env, testenv.IRSAGuardOptions{Root: root, Binary: bin, Values: scaleValues, AWS: aws, Dir: dir})
-			return err
-		}
+		serveBin := bin
 		if cg != nil {
-			err = cg.around(startServe)
-		} else {
-			err = startServe()
-		}
-		if err != nil {
-			if g != nil {
-				g.Stop()
+			if serveBin, err = cg.wrap(dir, bin); err != nil {
+				return nil, err
 			}
+		}
+		start := time.Now()
+		g, err := testenv.StartIRSAGuard(ctx, env, testenv.IRSAGuardOptions{Root: root, Binary: serveBin, Values: scaleValues, AWS: aws, Dir: dir})
+		if err != nil {
 			return nil, err
 		}
 		p := scalePoint{n: n, ready: time.Since(start)}
@@ -146,6 +140,11 @@ func runScale(ctx context.Context, env *testenv.Env, root, dir, bin string, size
 		fmt.Printf("scale: %d ServiceAccounts: ready in %s, RSS %.0f MiB ready / %.0f MiB warm (%.0f MiB file-backed; heap in use %.0f MiB, allocated %.0f MiB), p50 %s p99 %s, %d GetRole (of %d roles)\n",
 			n, p.ready.Round(time.Second), p.rssReady, p.rssWarm, p.rssFile, p.heapInuse, p.heapAlloc, p.p50.Round(10*time.Microsecond), p.p99.Round(10*time.Microsecond), p.iamCalls, maxN)
 		out = append(out, p)
+		// The next size's serve must hold its own n, not this one's too (envtest runs no namespace
+		// controller, so the namespace's objects are deleted by hand).
+		if err := cs.CoreV1().ServiceAccounts(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+			return nil, fmt.Errorf("delete the ServiceAccounts of %s: %w", ns, err)
+		}
 	}
 	return out, nil
 }
